@@ -21,6 +21,7 @@ type Pattern struct {
 	anchored  bool   // starts with \A: only position 0 can match
 	required  []byte // the longest literal every match contains
 	firstByte [256]bool
+	prefixes  *prefixes
 }
 
 // segKind says how the end of a segment is found in a line.
@@ -35,6 +36,10 @@ const (
 	// backtracking engine would try them.
 	segLazy
 	segGreedy
+	// segAmbiguous: the segment may contain the literal (IPORHOST can end
+	// in an IPv6 zone like %.+); one DFA pass lists the positions where it
+	// could end, and a single candidate settles it.
+	segAmbiguous
 	// segLast: nothing follows; the end is the leftmost-first match end.
 	segLast
 )
@@ -98,14 +103,14 @@ type CompileError struct {
 }
 
 func (e *CompileError) Error() string {
-	if e.Pattern != "" && e.File != "" {
-		return fmt.Sprintf("%s:%d:%d: pattern %s %s", e.File, e.Line, e.Col, e.Pattern, e.Msg)
+	if e.File != "" {
+		return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Message())
 	}
-	if e.Pattern != "" {
-		return fmt.Sprintf("pattern %s %s", e.Pattern, e.Msg)
-	}
-	return e.Msg
+	return e.Message()
 }
+
+// Message is the error without its position.
+func (e *CompileError) Message() string { return patternMessage(e.Pattern, e.Msg) }
 
 func compileExpanded(expr string, exp *Expanded) (*Pattern, error) {
 	re, err := syntax.Parse(exp.Regexp, syntax.Perl)
@@ -151,6 +156,7 @@ func compileExpanded(expr string, exp *Expanded) (*Pattern, error) {
 		return nil, &CompileError{Msg: "invalid regular expression: " + err.Error()}
 	}
 	p.segs = segmentize(re)
+	p.prefixes = &prefixes{top: topLevel(re)}
 	for _, s := range p.segs {
 		if len(s.lit) > len(p.required) {
 			p.required = s.lit
@@ -204,6 +210,13 @@ func walk(re *syntax.Regexp, f func(*syntax.Regexp)) {
 	for _, s := range re.Sub {
 		walk(s, f)
 	}
+}
+
+func topLevel(re *syntax.Regexp) []*syntax.Regexp {
+	if re.Op == syntax.OpConcat {
+		return re.Sub
+	}
+	return []*syntax.Regexp{re}
 }
 
 // segmentize cuts the top-level concatenation at case-sensitive literals.
@@ -267,8 +280,15 @@ func (p *Pattern) prepare(s *segment) error {
 		s.kind = segUnique
 	default:
 		set, plus, lazy, ok := repetition(s.nodes)
-		if !ok || s.lit[0] >= utf8.RuneSelf {
+		if s.lit[0] >= utf8.RuneSelf {
 			return errMerge
+		}
+		if !ok {
+			if !s.dfaOK {
+				return errMerge
+			}
+			s.kind = segAmbiguous
+			return nil
 		}
 		s.star, s.plus = set, plus
 		s.kind = segGreedy

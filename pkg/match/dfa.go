@@ -1,6 +1,7 @@
 package match
 
 import (
+	"bytes"
 	"encoding/binary"
 	"regexp/syntax"
 	"slices"
@@ -416,4 +417,40 @@ func (d *dfa) firstEnd(line []byte, s int) (end int, ok bool) {
 		end = pos
 	}
 	return end, ok
+}
+
+// ends runs once from s and finds the positions p where the program matches
+// exactly line[s:p] and line[p:] starts with lit. It returns the first such
+// p and how many there are (counting stops at 2), or ok=false when the
+// state budget ran out.
+func (d *dfa) ends(line []byte, s int, lit []byte) (first, count int, ok bool) {
+	st, ok := d.start(d.ctxAt(line, s))
+	if !ok {
+		return -1, 0, false
+	}
+	first = -1
+	for pos := s; pos < len(line); {
+		r, w := rune(line[pos]), 1
+		if r >= utf8.RuneSelf {
+			r, w = utf8.DecodeRune(line[pos:])
+		}
+		var m bool
+		st, m, ok = d.step(st, r)
+		if !ok {
+			return -1, 0, false
+		}
+		if m && line[pos] == lit[0] && bytes.HasPrefix(line[pos:], lit) {
+			if count == 0 {
+				first = pos
+			}
+			if count++; count > 1 {
+				return first, count, true
+			}
+		}
+		if len(st.kernel) == 0 {
+			break
+		}
+		pos += w
+	}
+	return first, count, true
 }

@@ -32,3 +32,39 @@ func BenchmarkGoRegexpNginx(b *testing.B) {
 		}
 	}
 }
+
+const nginxTimed = `%{IPORHOST:client} %{USER:ident} %{USER:auth} \[%{HTTPDATE:timestamp}\] "%{WORD:method} %{NOTSPACE:path} HTTP/%{NUMBER:httpversion}" %{INT:status} %{INT:bytes} "%{DATA:referrer}" "%{DATA:agent}" %{NUMBER:request_time}`
+
+func BenchmarkMatchGrokNginx(b *testing.B) {
+	p, err := NewLibrary().Compile(nginxTimed)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := p.NewMatcher()
+	caps := make([]int, 2*len(p.Fields()))
+	b.ReportAllocs()
+	b.SetBytes(int64(len(benchLine)))
+	for b.Loop() {
+		if !m.Match(benchLine, caps) {
+			b.Fatal("no match")
+		}
+	}
+}
+
+// BenchmarkMatchGrokNginxPike is the same match on the linear-time fallback
+// alone, to show what the segment/DFA fast path buys.
+func BenchmarkMatchGrokNginxPike(b *testing.B) {
+	p, err := NewLibrary().Compile(nginxTimed)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := p.NewMatcher()
+	caps := make([]int, 2*len(p.Fields()))
+	m.line, m.caps = benchLine, caps
+	b.ReportAllocs()
+	for b.Loop() {
+		if !m.slow() {
+			b.Fatal("no match")
+		}
+	}
+}

@@ -224,6 +224,29 @@ func (m *Matcher) from(i, pos int) result {
 			}
 		}
 		return m.from(i+1, e+len(seg.lit))
+	case segAmbiguous:
+		e, n, fine := m.boolDFA[i].ends(line, pos, seg.lit)
+		if !fine || m.spend(e-pos) {
+			m.boolDFA[i].reset()
+			return giveUp
+		}
+		switch {
+		case n == 0:
+			return no
+		case n > 1:
+			// Several ends: which one wins depends on the priorities
+			// inside the segment; the Pike VM knows them.
+			return giveUp
+		}
+		if seg.field >= 0 {
+			m.caps[2*seg.field], m.caps[2*seg.field+1] = pos, e
+		} else if len(seg.fields) > 0 {
+			if !m.pike(i).run(line, pos, e, true, m.pcaps) {
+				return no
+			}
+			m.copyCaps(seg, pos, e)
+		}
+		return m.from(i+1, e+len(seg.lit))
 	}
 	return m.repeat(i, pos)
 }

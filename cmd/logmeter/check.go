@@ -1,0 +1,46 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/logmeter/logmeter/pkg/config"
+	"github.com/logmeter/logmeter/pkg/metrics"
+)
+
+// cmdCheck validates rule files: exit 0 when all are valid, 1 with one
+// FILE:LINE:COL: message line per problem otherwise.
+func cmdCheck(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var rules stringList
+	fs.Var(&rules, "rules", "rule file or glob (repeatable); further arguments are rule files too")
+	if err := fs.Parse(args); err != nil {
+		return &exitError{code: 2}
+	}
+	rules = append(rules, fs.Args()...)
+	if len(rules) == 0 {
+		return &exitError{code: 2, msg: "check: no rule files given (use --rules FILE)"}
+	}
+	self, err := metrics.NewSelf(prometheus.NewRegistry(), version, revision())
+	if err != nil {
+		return err
+	}
+	_, err = loadProgram(rules, metrics.NewRegistry(self), self)
+	var ps config.Problems
+	if errors.As(err, &ps) {
+		for _, p := range ps {
+			fmt.Fprintln(stderr, p.Error())
+		}
+		return &exitError{code: 1}
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d rule file(s) OK\n", len(rules))
+	return nil
+}

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/logmeter/logmeter/pkg/config"
+	"github.com/logmeter/logmeter/pkg/logline"
+	"github.com/logmeter/logmeter/pkg/metrics"
+	"github.com/logmeter/logmeter/pkg/tail"
+)
+
+// cmdTest reads log files once, to their end, through the same decode, match
+// and metrics code as the daemon, and prints the resulting metrics.
+func cmdTest(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var rules stringList
+	fs.Var(&rules, "rules", "rule file or glob (repeatable)")
+	format := fs.String("format", "auto", "log format: auto, plain, cri or docker")
+	explain := fs.Bool("explain", false, "print, per line, the rules that matched and their captures (or why none did) on stderr")
+	input := fs.String("input", "", "input name the lines are read as (for rules with sources.inputs); empty fits every rule")
+	maxLine := fs.Int("max-line-bytes", tail.DefaultMaxLineBytes, "longer lines are truncated and counted as decode errors")
+	selfMetrics := fs.Bool("self-metrics", true, "also print logmeter_* metrics (lines read, matched, decode errors...)")
+	if err := fs.Parse(args); err != nil {
+		return &exitError{code: 2}
+	}
+	if len(rules) == 0 {
+		return &exitError{code: 2, msg: "test: no rule file given (use --rules FILE)"}
+	}
+	if fs.NArg() == 0 {
+		return &exitError{code: 2, msg: "test: no log file given (use - for standard input)"}
+	}
+	f, err := tail.ParseFormat(*format)
+	if err != nil {
+		return &exitError{code: 2, msg: "test: " + err.Error()}
+	}
+
+	promReg := prometheus.NewRegistry()
+	selfReg := prometheus.NewRegistry()
+	self, err := metrics.NewSelf(selfReg, version, revision())
+	if err != nil {
+		return err
+	}
+	reg := metrics.NewRegistry(self)
+	prog, err := loadProgram(rules, reg, self)
+	var ps config.Problems
+	if errors.As(err, &ps) {
+		for _, p := range ps {
+			fmt.Fprintln(stderr, p.Error())
+		}
+		return &exitError{code: 1}
+	}
+	if err != nil {
+		return err
+	}
+	if err := reg.Swap(prog.Families()); err != nil {
+		return err
+	}
+	if err := promReg.Register(reg); err != nil {
+		return err
+	}
+
+	t := &oneShot{
+		runner:  prog.NewRunner(),
+		self:    self,
+		format:  f,
+		input:   *input,
+		maxLine: *maxLine,
+		now:     time.Now(),
+	}
+	if *explain {
+		t.explain = stderr
+	}
+	for _, path := range fs.Args() {
+		if err := t.file(path); err != nil {
+			return err
+		}
+	}
+
+	gatherers := prometheus.Gatherers{promReg}
+	if *selfMetrics {
+		gatherers = append(gatherers, selfReg)
+	}
+	mfs, err := gatherers.Gather()
+	if err != nil {
+		return fmt.Errorf("gather metrics: %w", err)
+	}
+	enc := expfmt.NewEncoder(stdout, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			return fmt.Errorf("write metrics: %w", err)
+		}
+	}
+	return nil
+}
+
+// oneShot feeds files through decoding and the rules once.
+type oneShot struct {
+	runner  *metrics.Runner
+	self    *metrics.Self
+	format  tail.Format
+	input   string
+	maxLine int
+	now     time.Time
+	explain io.Writer
+	hits    []metrics.Hit
+}
+
+func (t *oneShot) file(path string) error {
+	var r io.Reader = os.Stdin
+	name := "-"
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return &exitError{code: 2, msg: "test: " + err.Error()}
+		}
+		defer f.Close()
+		r, name = f, path
+	}
+	// The self-metrics need an input name even when the lines are not read
+	// as a configured input.
+	inputLabel := t.input
+	if inputLabel == "" {
+		inputLabel = "test"
+	}
+	linesRead := t.self.LinesRead.WithLabelValues(inputLabel)
+	bytesRead := t.self.BytesRead.WithLabelValues(inputLabel)
+	dec := tail.NewDecoder(t.format, t.maxLine)
+	// The reader's limit leaves room for CRI/docker framing around a
+	// message of max-line-bytes; the decoder enforces the message limit.
+	lr := tail.NewLineReader(r, t.maxLine+64<<10)
+	line := logline.Line{Input: t.input, Source: name}
+	physical := 0
+	for {
+		raw, off, size, truncated, err := lr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return &exitError{code: 2, msg: fmt.Sprintf("test: %s: %v", name, err)}
+		}
+		physical++
+		bytesRead.Add(float64(size))
+		done, reason := dec.Decode(raw, off, &line)
+		if truncated && reason == "" {
+			reason = tail.ReasonTooLong
+		}
+		if reason != "" {
+			t.self.DecodeErrors.WithLabelValues(inputLabel, reason).Inc()
+			if t.explain != nil {
+				fmt.Fprintf(t.explain, "%s:%d: decode error: %s\n", name, physical, reason)
+			}
+		}
+		if done {
+			linesRead.Inc()
+			t.process(&line, name, physical)
+		}
+	}
+	if dec.Flush(&line) {
+		linesRead.Inc()
+		t.process(&line, name, physical)
+	}
+	return nil
+}
+
+func (t *oneShot) process(line *logline.Line, name string, physical int) {
+	if t.explain == nil {
+		t.runner.Process(line, t.now, nil)
+		return
+	}
+	t.hits = t.hits[:0]
+	if t.runner.Process(line, t.now, &t.hits) > 0 {
+		for _, h := range t.hits {
+			fmt.Fprintf(t.explain, "%s:%d: rule %s matched:%s\n", name, physical, h.Rule, captures(line.Text, h))
+		}
+		return
+	}
+	rule, d, ok := t.runner.Diagnose(line)
+	if !ok {
+		fmt.Fprintf(t.explain, "%s:%d: no rule applies\n", name, physical)
+		return
+	}
+	fmt.Fprintf(t.explain, "%s:%d: no rule matched; closest is %s: it matched %s, then expected %s\n",
+		name, physical, rule, strconv.Quote(string(line.Text[:d.Consumed])), d.Expected)
+}
+
+func captures(text []byte, h metrics.Hit) string {
+	var b strings.Builder
+	for i, f := range h.Fields {
+		s, e := h.Captures[2*i], h.Captures[2*i+1]
+		if s < 0 {
+			continue
+		}
+		fmt.Fprintf(&b, " %s=%s", f.Name, strconv.Quote(string(text[s:e])))
+	}
+	return b.String()
+}

@@ -1,0 +1,96 @@
+package metrics
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Values of the result label of logmeter_forward_docs_total; all four are
+// exposed from the start so that rate() works before the first failure.
+const (
+	ResultSent    = "sent"
+	ResultFailed  = "failed"
+	ResultRetried = "retried"
+	ResultDropped = "dropped"
+)
+
+// Self holds logmeter's own metrics. Every pipeline gets its own Self,
+// registered on the registry it was built with.
+type Self struct {
+	LinesRead                  *prometheus.CounterVec // input
+	BytesRead                  *prometheus.CounterVec // input
+	LinesMatched               *prometheus.CounterVec // rule
+	LinesUnmatched             *prometheus.CounterVec // input
+	DecodeErrors               *prometheus.CounterVec // input, reason
+	ValueErrors                *prometheus.CounterVec // metric
+	SeriesDropped              *prometheus.CounterVec // metric
+	Series                     *prometheus.GaugeVec   // metric
+	FilesWatched               *prometheus.GaugeVec   // input
+	RotationLostBytes          *prometheus.CounterVec // input
+	ForwardDocs                *prometheus.CounterVec // result
+	ForwardBufferBytes         prometheus.Gauge
+	ForwardBulkDuration        prometheus.Histogram
+	ConfigLastReloadSuccessful prometheus.Gauge
+	BuildInfo                  prometheus.Gauge // constant 1, labels version, goversion, revision
+}
+
+// NewSelf creates the self-metrics and registers them on reg.
+func NewSelf(reg prometheus.Registerer, version, revision string) (*Self, error) {
+	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+	}
+	gauge := func(name, help string) prometheus.Gauge {
+		return prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
+	}
+	s := &Self{
+		LinesRead:      counter("logmeter_lines_read_total", "Lines delivered by the decoder, after partial and multiline reassembly.", "input"),
+		BytesRead:      counter("logmeter_bytes_read_total", "Bytes read from log files.", "input"),
+		LinesMatched:   counter("logmeter_lines_matched_total", "Lines matched by a rule.", "rule"),
+		LinesUnmatched: counter("logmeter_lines_unmatched_total", "Lines matched by no rule.", "input"),
+		DecodeErrors:   counter("logmeter_decode_errors_total", "Malformed CRI, docker or JSON lines and over-long lines.", "input", "reason"),
+		ValueErrors:    counter("logmeter_value_errors_total", "Rule metric values that did not parse as a usable number.", "metric"),
+		SeriesDropped:  counter("logmeter_series_dropped_total", "New label sets refused because the metric reached max_series.", "metric"),
+		Series: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "logmeter_series", Help: "Label sets a rule metric currently holds.",
+		}, []string{"metric"}),
+		FilesWatched: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "logmeter_files_watched", Help: "Files currently followed.",
+		}, []string{"input"}),
+		RotationLostBytes:  counter("logmeter_rotation_lost_bytes_total", "Bytes that rotated away before they were read.", "input"),
+		ForwardDocs:        counter("logmeter_forward_docs_total", "Documents handled by the Elasticsearch forwarder, by result.", "result"),
+		ForwardBufferBytes: gauge("logmeter_forward_buffer_bytes", "Bytes waiting in the forward buffer."),
+		ForwardBulkDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "logmeter_forward_bulk_duration_seconds",
+			Help: "Latency of Elasticsearch Bulk requests.",
+			// A healthy Bulk request takes milliseconds, a struggling cluster tens of seconds.
+			Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60},
+		}),
+		ConfigLastReloadSuccessful: gauge("logmeter_config_last_reload_successful", "1 when the last configuration reload was applied, else 0."),
+		BuildInfo: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "logmeter_build_info",
+			Help: "Constant 1, labelled with the logmeter build.",
+			ConstLabels: prometheus.Labels{
+				"version":   version,
+				"goversion": runtime.Version(),
+				"revision":  revision,
+			},
+		}),
+	}
+	s.BuildInfo.Set(1)
+	for _, r := range []string{ResultSent, ResultFailed, ResultRetried, ResultDropped} {
+		s.ForwardDocs.WithLabelValues(r)
+	}
+	for _, c := range []prometheus.Collector{
+		s.LinesRead, s.BytesRead, s.LinesMatched, s.LinesUnmatched, s.DecodeErrors,
+		s.ValueErrors, s.SeriesDropped, s.Series, s.FilesWatched, s.RotationLostBytes,
+		s.ForwardDocs, s.ForwardBufferBytes, s.ForwardBulkDuration,
+		s.ConfigLastReloadSuccessful, s.BuildInfo,
+	} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("registering self-metrics: %w", err)
+		}
+	}
+	return s, nil
+}
