@@ -13,7 +13,9 @@ type Matcher struct {
 	boolDFA  []*dfa  // per segment: exact-span matching
 	firstDFA *dfa    // last segment: leftmost-first end
 	segPike  []*pike // per segment, built on first use
+	segBT    []*backtracker
 	fullPike *pike
+	fullBT   *backtracker
 	pcaps    []int
 
 	line   []byte
@@ -36,6 +38,7 @@ func (p *Pattern) NewMatcher() *Matcher {
 		p:       p,
 		boolDFA: make([]*dfa, len(p.segs)),
 		segPike: make([]*pike, len(p.segs)),
+		segBT:   make([]*backtracker, len(p.segs)),
 		pcaps:   make([]int, max(p.full.NumCap, 2)),
 	}
 	for i, s := range p.segs {
@@ -66,25 +69,32 @@ func (m *Matcher) Match(line []byte, caps []int) bool {
 	}
 	m.line, m.caps = line, caps
 	m.budget = 256 + 8*len(line)
-	switch m.fast() {
-	case yes:
+	r := m.fast()
+	if r == yes {
 		return true
-	case no:
-		return false
 	}
-	for i := range caps[:n] {
+	for i := range caps[:n] { // a failed attempt may have left spans behind
 		caps[i] = -1
 	}
-	return m.slow()
+	return r == giveUp && m.slow()
 }
 
 // slow runs the Pike VM over the whole line: linear time, exact, and used
 // only when the fast path declines.
 func (m *Matcher) slow() bool {
-	if m.fullPike == nil {
-		m.fullPike = newPike(m.p.full, m.p.looks)
+	if m.fullBT == nil {
+		m.fullBT = newBacktracker(m.p.full, m.p.looks)
 	}
-	if !m.fullPike.run(m.line, 0, -1, m.p.anchored, m.pcaps) {
+	var ok bool
+	if m.fullBT.fits(len(m.line)) {
+		ok = m.fullBT.run(m.line, 0, -1, m.p.anchored, m.pcaps)
+	} else {
+		if m.fullPike == nil {
+			m.fullPike = newPike(m.p.full, m.p.looks)
+		}
+		ok = m.fullPike.run(m.line, 0, -1, m.p.anchored, m.pcaps)
+	}
+	if !ok {
 		return false
 	}
 	for i, slot := range m.p.fieldSlot {
@@ -241,7 +251,7 @@ func (m *Matcher) from(i, pos int) result {
 		if seg.field >= 0 {
 			m.caps[2*seg.field], m.caps[2*seg.field+1] = pos, e
 		} else if len(seg.fields) > 0 {
-			if !m.pike(i).run(line, pos, e, true, m.pcaps) {
+			if !m.captures(i, pos, e) {
 				return no
 			}
 			m.copyCaps(seg, pos, e)
@@ -345,7 +355,7 @@ func (m *Matcher) span(i, s, e int) (bool, result) {
 			return true, yes
 		}
 	}
-	if !m.pike(i).run(m.line, s, e, true, m.pcaps) {
+	if !m.captures(i, s, e) {
 		return false, no
 	}
 	m.copyCaps(seg, s, e)
@@ -373,18 +383,31 @@ func (m *Matcher) last(i, pos int) result {
 		}
 		return yes
 	}
-	if !m.pike(i).run(m.line, pos, -1, true, m.pcaps) {
+	if !m.captures(i, pos, -1) {
 		return no
 	}
 	m.copyCaps(seg, pos, m.pcaps[1])
 	return yes
 }
 
-func (m *Matcher) pike(i int) *pike {
+// captures runs segment i anchored at s (ending exactly at e when e >= 0)
+// with an engine that reports captures into m.pcaps: the backtracker when
+// its bitmap is small, else the Pike VM.
+func (m *Matcher) captures(i, s, e int) bool {
+	n := len(m.line) - s
+	if e >= 0 {
+		n = e - s
+	}
+	if m.segBT[i] == nil {
+		m.segBT[i] = newBacktracker(m.p.segs[i].prog, m.p.looks)
+	}
+	if bt := m.segBT[i]; bt.fits(n) {
+		return bt.run(m.line, s, e, true, m.pcaps)
+	}
 	if m.segPike[i] == nil {
 		m.segPike[i] = newPike(m.p.segs[i].prog, m.p.looks)
 	}
-	return m.segPike[i]
+	return m.segPike[i].run(m.line, s, e, true, m.pcaps)
 }
 
 func (m *Matcher) copyCaps(seg *segment, s, e int) {
