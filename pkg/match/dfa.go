@@ -63,6 +63,14 @@ const maxDFALookBehinds = 28
 
 // newDFA returns nil when the program uses assertions the DFA cannot evaluate.
 func newDFA(prog *syntax.Prog, looks map[uint32]*look, first bool) *dfa {
+	// Only the lookarounds this program contains matter.
+	own := map[uint32]*look{}
+	for i := range prog.Inst {
+		if inst := &prog.Inst[i]; inst.Op == syntax.InstCapture && looks[inst.Arg] != nil {
+			own[inst.Arg] = looks[inst.Arg]
+		}
+	}
+	looks = own
 	d := &dfa{prog: prog, first: first, looks: looks, maxStates: 10000, lookBit: map[*look]uint32{}}
 	for _, l := range looks {
 		if l.single == nil {

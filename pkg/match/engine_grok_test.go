@@ -121,3 +121,36 @@ func TestTimeDoesNotConsumeNeighbours(t *testing.T) {
 		}
 	}
 }
+
+func TestLookaroundForms(t *testing.T) {
+	lib := NewLibrary()
+	lib.Define(Definition{Name: "ANYAHEAD", Expr: `(?=%{GREEDYDATA})x`, File: "p", Line: 1, Col: 10})
+	lib.Define(Definition{Name: "VARBEHIND", Expr: `(?<=a+)x`, File: "p", Line: 2, Col: 11})
+	lib.Define(Definition{Name: "TWOAHEAD", Expr: `a(?!bc)`, File: "p", Line: 3, Col: 10})
+	for _, c := range []struct {
+		expr, line string
+		want       bool
+		err        string
+	}{
+		{expr: `%{ANYAHEAD:v}`, line: "yx", want: true},
+		{expr: `(?!.*error)%{WORD:w}`, line: "all good", want: true},
+		{expr: `^(?!.*error)%{WORD:w}`, line: "an error", want: false},
+		{expr: `%{TWOAHEAD:v}`, line: "abc", want: false},
+		{expr: `%{TWOAHEAD:v}`, line: "abd", want: true},
+		{expr: `%{VARBEHIND:v}`, err: "p:2:11: pattern VARBEHIND uses lookbehind, which is not supported"},
+	} {
+		p, err := lib.Compile(c.expr)
+		if c.err != "" {
+			if err == nil || err.Error() != c.err {
+				t.Errorf("%s: error %v, want %q", c.expr, err, c.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", c.expr, err)
+		}
+		if got := p.NewMatcher().Match([]byte(c.line), make([]int, 2*len(p.Fields()))); got != c.want {
+			t.Errorf("%s on %q: %v, want %v", c.expr, c.line, got, c.want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package match
 import (
 	"fmt"
 	"regexp/syntax"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -17,6 +18,12 @@ type look struct {
 	behind, negative bool
 	alts             [][]*runeSet
 	single           *runeSet // non-nil when every alternative is one rune: the DFA can evaluate it
+
+	// A lookahead of any other shape, like Logstash's (?=%{GREEDYDATA}), is
+	// an anchored match of its body; the pool holds backtrackers for it
+	// because a Pattern is shared between goroutines.
+	body *syntax.Prog
+	bts  *sync.Pool
 }
 
 // runeSet matches a single rune.
@@ -82,7 +89,17 @@ func compileLook(l Lookaround) (*look, error) {
 	}
 	alts, ok := fixedAlternatives(re.Simplify(), 64)
 	if !ok {
-		return nil, fmt.Errorf("uses %s, which is not supported", kind)
+		if l.Behind {
+			// Only fixed-length bodies can be checked backwards.
+			return nil, fmt.Errorf("uses %s, which is not supported", kind)
+		}
+		prog, err := syntax.Compile(re.Simplify())
+		if err != nil {
+			return nil, fmt.Errorf("uses %s with an invalid body: %w", kind, err)
+		}
+		lk := &look{negative: l.Negative, body: prog}
+		lk.bts = &sync.Pool{New: func() any { return newBacktracker(prog, nil) }}
+		return lk, nil
 	}
 	lk := &look{behind: l.Behind, negative: l.Negative, alts: alts}
 	single := true
@@ -162,6 +179,17 @@ func fixedAlternatives(re *syntax.Regexp, limit int) ([][]*runeSet, bool) {
 
 // holds evaluates the assertion at byte position pos of line.
 func (l *look) holds(line []byte, pos int) bool {
+	if l.body != nil {
+		bt := l.bts.Get().(*backtracker)
+		defer l.bts.Put(bt)
+		var found bool
+		if bt.fits(len(line) - pos) {
+			found = bt.run(line, pos, -1, true, bt.cap)
+		} else {
+			found = newPike(l.body, nil).run(line, pos, -1, true, make([]int, max(l.body.NumCap, 2)))
+		}
+		return found != l.negative
+	}
 	found := false
 	for _, alt := range l.alts {
 		if l.seqAt(line, pos, alt) {
