@@ -285,10 +285,14 @@ func (t *translator) reference() (node, *syntaxError) {
 
 // validField accepts Logstash field names such as client.ip, @timestamp or
 // [http][status]; the empty name means no capture.
+// validField accepts the field names people write in Logstash patterns,
+// nested ones like [http][response][status_code] included, and is lenient
+// with stray punctuation (logstash-patterns-core's ECS httpd file has a
+// field ending in '?'): only blanks and braces are refused.
 func validField(s string) bool {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(isNameChar(c) || c == '@' || c == '[' || c == ']') {
+		switch c := s[i]; {
+		case c <= ' ', c == '{', c == '}', c == 0x7f:
 			return false
 		}
 	}
