@@ -119,6 +119,11 @@ func (x *expander) errAt(def *entry, pos int, msg string) *ExpandError {
 
 // position maps a byte offset of a definition's Expr to its source.
 func position(d Definition, pos int) (int, int) {
+	if d.Locate != nil {
+		if line, col, ok := d.Locate(pos); ok {
+			return line, col
+		}
+	}
 	if d.Line == 0 {
 		return 0, pos + 1
 	}

@@ -33,6 +33,10 @@ type Definition struct {
 	// Built-in definitions use File "builtin/<file>".
 	File      string
 	Line, Col int
+	// Locate, when set, maps a byte offset of Expr to its line and column;
+	// it serves definitions taken from quoted YAML strings, where escapes
+	// make columns and offsets differ.
+	Locate func(offset int) (line, col int, ok bool)
 }
 
 // Library is a set of named grok patterns. Build it with NewLibrary, Define

@@ -3,6 +3,8 @@ package metrics
 import (
 	"errors"
 	"path"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -57,7 +59,15 @@ func Build(files []*config.RuleFile, base *match.Library, reg *Registry, self *S
 	for _, f := range files {
 		lib := base.Clone()
 		for _, pd := range f.Patterns {
-			lib.Define(match.Definition{Name: pd.Name.Value, Expr: pd.Expr.Value, File: pd.Expr.Pos.File, Line: pd.Expr.Pos.Line, Col: pd.Expr.Pos.Col})
+			expr := pd.Expr
+			lib.Define(match.Definition{
+				Name: pd.Name.Value, Expr: expr.Value,
+				File: expr.Pos.File, Line: expr.Pos.Line, Col: expr.Pos.Col,
+				Locate: func(off int) (int, int, bool) {
+					p, ok := expr.ColumnOf(off)
+					return p.Line, p.Col, ok
+				},
+			})
 		}
 		for _, pf := range f.PatternFiles {
 			if err := lib.LoadFile(pf.Value); err != nil {
@@ -160,7 +170,12 @@ func buildMetric(cm *config.Metric, cr *config.Rule, fields []string, reg *Regis
 		opts.Classic = cm.Native.Classic
 	}
 	rm := &ruleMetric{}
-	for _, l := range cm.Labels {
+	// Label names are kept sorted, so that rules (or versions of a rule)
+	// listing the same labels in another order feed the same family.
+	labels := slices.SortedFunc(slices.Values(cm.Labels), func(a, b config.Label) int {
+		return strings.Compare(a.Name.Value, b.Name.Value)
+	})
+	for _, l := range labels {
 		opts.LabelNames = append(opts.LabelNames, l.Name.Value)
 		t, err := CompileTemplate(l.Template.Value, fields)
 		if err != nil {
