@@ -16,13 +16,13 @@ import (
 // FILE:LINE:COL: message line per problem otherwise.
 func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var rules stringList
 	fs.Var(&rules, "rules", "rule file or glob (repeatable); further arguments are rule files too")
-	if err := fs.Parse(args); err != nil {
-		return &exitError{code: 2}
+	args, err := parseFlags(fs, args, stdout)
+	if err != nil {
+		return err
 	}
-	rules = append(rules, fs.Args()...)
+	rules = append(rules, args...)
 	if len(rules) == 0 {
 		return &exitError{code: 2, msg: "check: no rule files given (use --rules FILE)"}
 	}
@@ -30,7 +30,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	_, err = loadProgram(rules, metrics.NewRegistry(self), self)
+	_, n, err := loadProgram(rules, metrics.NewRegistry(self), self)
 	var ps config.Problems
 	if errors.As(err, &ps) {
 		for _, p := range ps {
@@ -41,6 +41,6 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%d rule file(s) OK\n", len(rules))
+	fmt.Fprintf(stdout, "%d rule file(s) OK\n", n)
 	return nil
 }

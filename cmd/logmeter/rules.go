@@ -1,7 +1,10 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 
@@ -10,27 +13,55 @@ import (
 	"github.com/logmeter/logmeter/pkg/metrics"
 )
 
-// stringList is a repeatable flag; each value may also hold several
-// comma-separated entries.
+// stringList is a repeatable flag.
 type stringList []string
 
-func (s *stringList) String() string { return strings.Join(*s, ",") }
+func (s *stringList) String() string { return strings.Join(*s, " ") }
 
 func (s *stringList) Set(v string) error {
-	for _, part := range strings.Split(v, ",") {
-		if part = strings.TrimSpace(part); part != "" {
-			*s = append(*s, part)
-		}
-	}
+	*s = append(*s, v)
 	return nil
 }
 
-// expandRulePaths resolves globs; a path without glob characters must exist.
+// parseFlags parses args, allowing flags after positional arguments
+// ("check a.yaml --rules b.yaml"), and turns flag errors into a one-line
+// error; --help prints the command's flags on stdout.
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprintf(stdout, "usage of logmeter %s:\n", fs.Name())
+				fs.SetOutput(stdout)
+				fs.PrintDefaults()
+				return nil, &exitError{code: 0}
+			}
+			return nil, &exitError{code: 2, msg: fs.Name() + ": " + err.Error()}
+		}
+		if fs.NArg() == 0 {
+			return positional, nil
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// expandRulePaths resolves globs and drops repeated files; a path without
+// glob characters must exist (LoadRuleFile reports it otherwise).
 func expandRulePaths(paths []string) ([]string, error) {
 	var out []string
+	seen := map[string]bool{}
+	add := func(p string) {
+		key := filepath.Clean(p)
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, p)
+		}
+	}
 	for _, p := range paths {
 		if !strings.ContainsAny(p, "*?[") {
-			out = append(out, p)
+			add(p)
 			continue
 		}
 		m, err := filepath.Glob(p)
@@ -40,17 +71,21 @@ func expandRulePaths(paths []string) ([]string, error) {
 		if len(m) == 0 {
 			return nil, fmt.Errorf("rules %q: no file matches", p)
 		}
-		out = append(out, m...)
+		for _, f := range m {
+			add(f)
+		}
 	}
 	return out, nil
 }
 
-// loadProgram reads, validates and compiles rule files. Problems in the
-// files come back as config.Problems; an unreadable file as a plain error.
-func loadProgram(paths []string, reg *metrics.Registry, self *metrics.Self) (*metrics.Program, error) {
+// loadProgram reads, validates and compiles rule files and reports how many
+// files it read. Problems in the files come back as config.Problems (all of
+// them: structural ones do not hide pattern or template problems); an
+// unreadable file as a plain error.
+func loadProgram(paths []string, reg *metrics.Registry, self *metrics.Self) (*metrics.Program, int, error) {
 	files, err := expandRulePaths(paths)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var (
 		parsed   []*config.RuleFile
@@ -58,23 +93,35 @@ func loadProgram(paths []string, reg *metrics.Registry, self *metrics.Self) (*me
 	)
 	for _, path := range files {
 		rf, err := config.LoadRuleFile(path)
-		if ps, ok := err.(config.Problems); ok {
+		var ps config.Problems
+		if errors.As(err, &ps) {
 			problems = append(problems, ps...)
-			continue
+		} else if err != nil {
+			return nil, 0, err
 		}
-		if err != nil {
-			return nil, err
+		if rf != nil {
+			parsed = append(parsed, rf)
 		}
-		parsed = append(parsed, rf)
 	}
 	problems = append(problems, config.CheckRuleFiles(parsed)...)
-	if len(problems) > 0 {
-		problems.Sort()
-		return nil, problems
+	prog, built := metrics.Build(parsed, match.NewLibrary(), reg, self)
+	if len(problems) == 0 {
+		if len(built) > 0 {
+			return nil, len(files), built
+		}
+		return prog, len(files), nil
 	}
-	prog, ps := metrics.Build(parsed, match.NewLibrary(), reg, self)
-	if len(ps) > 0 {
-		return nil, ps
+	// The files were only partly decoded: keep the compiler's problems
+	// that are not another wording of one already reported on that line.
+	reported := map[config.Pos]bool{}
+	for _, p := range problems {
+		reported[config.Pos{File: p.Pos.File, Line: p.Pos.Line}] = true
 	}
-	return prog, nil
+	for _, p := range built {
+		if p.Pos.File != "" && !reported[config.Pos{File: p.Pos.File, Line: p.Pos.Line}] {
+			problems = append(problems, p)
+		}
+	}
+	problems.Sort()
+	return nil, len(files), problems
 }

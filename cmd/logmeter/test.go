@@ -23,7 +23,6 @@ import (
 // and metrics code as the daemon, and prints the resulting metrics.
 func cmdTest(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var rules stringList
 	fs.Var(&rules, "rules", "rule file or glob (repeatable)")
 	format := fs.String("format", "auto", "log format: auto, plain, cri or docker")
@@ -31,14 +30,18 @@ func cmdTest(args []string, stdout, stderr io.Writer) error {
 	input := fs.String("input", "", "input name the lines are read as (for rules with sources.inputs); empty fits every rule")
 	maxLine := fs.Int("max-line-bytes", tail.DefaultMaxLineBytes, "longer lines are truncated and counted as decode errors")
 	selfMetrics := fs.Bool("self-metrics", true, "also print logmeter_* metrics (lines read, matched, decode errors...)")
-	if err := fs.Parse(args); err != nil {
-		return &exitError{code: 2}
+	logFiles, err := parseFlags(fs, args, stdout)
+	if err != nil {
+		return err
 	}
 	if len(rules) == 0 {
 		return &exitError{code: 2, msg: "test: no rule file given (use --rules FILE)"}
 	}
-	if fs.NArg() == 0 {
+	if len(logFiles) == 0 {
 		return &exitError{code: 2, msg: "test: no log file given (use - for standard input)"}
+	}
+	if *maxLine <= 0 {
+		return &exitError{code: 2, msg: fmt.Sprintf("test: --max-line-bytes must be positive, not %d", *maxLine)}
 	}
 	f, err := tail.ParseFormat(*format)
 	if err != nil {
@@ -52,7 +55,7 @@ func cmdTest(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	reg := metrics.NewRegistry(self)
-	prog, err := loadProgram(rules, reg, self)
+	prog, _, err := loadProgram(rules, reg, self)
 	var ps config.Problems
 	if errors.As(err, &ps) {
 		for _, p := range ps {
@@ -70,8 +73,12 @@ func cmdTest(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	runner := prog.NewRunner()
+	if *input == "" {
+		runner.InputLabel = "test"
+	}
 	t := &oneShot{
-		runner:  prog.NewRunner(),
+		runner:  runner,
 		self:    self,
 		format:  f,
 		input:   *input,
@@ -81,7 +88,7 @@ func cmdTest(args []string, stdout, stderr io.Writer) error {
 	if *explain {
 		t.explain = stderr
 	}
-	for _, path := range fs.Args() {
+	for _, path := range logFiles {
 		if err := t.file(path); err != nil {
 			return err
 		}

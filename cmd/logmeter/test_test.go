@@ -434,13 +434,9 @@ func TestTestUnmatched(t *testing.T) {
 	if total != 2 {
 		t.Errorf("unmatched lines = %v, want 2", total)
 	}
-	// BUG: lines read are labelled input="test" when --input is not given,
-	// but unmatched lines get input="" (metrics.Runner.Process uses
-	// line.Input, cmdTest substitutes "test" only for its own counters), so
-	// the two cannot be compared.
-	// if got := samples(t, stdout, true)[`logmeter_lines_unmatched_total{input="test"}`]; got != 2 {
-	// 	t.Errorf(`logmeter_lines_unmatched_total{input="test"} = %v, want 2`, got)
-	// }
+	if got := samples(t, stdout, true)[`logmeter_lines_unmatched_total{input="test"}`]; got != 2 {
+		t.Errorf(`logmeter_lines_unmatched_total{input="test"} = %v, want 2`, got)
+	}
 
 	stdout, _, _ = runTestFiles(t, reqRules, "GET 200 1\nhello\n\n", "--format", "plain", "--input", "web")
 	all := samples(t, stdout, true)
@@ -568,10 +564,9 @@ func TestTestErrors(t *testing.T) {
 			"logmeter: test: no rule file given (use --rules FILE)"},
 		{"no log file", []string{"--rules", rules},
 			"logmeter: test: no log file given (use - for standard input)"},
-		// BUG: the flag package prints its error and then the whole flag
-		// usage, several lines, where the contract asks for one.
-		// {"unknown flag", []string{"--rules", rules, "--bogus", log}, "flag provided but not defined: -bogus"},
-		// {"bad flag value", []string{"--rules", rules, "--max-line-bytes", "many", log}, `invalid value "many" for flag -max-line-bytes: parse error`},
+		{"unknown flag", []string{"--rules", rules, "--bogus", log}, "logmeter: test: flag provided but not defined: -bogus"},
+		{"bad flag value", []string{"--rules", rules, "--max-line-bytes", "many", log}, `logmeter: test: invalid value "many" for flag -max-line-bytes: parse error`},
+		{"non-positive line limit", []string{"--rules", rules, "--max-line-bytes", "-5", log}, "logmeter: test: --max-line-bytes must be positive, not -5"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -122,14 +122,13 @@ func (l *Library) LoadFile(name string) error {
 	if err != nil {
 		return fmt.Errorf("read pattern file: %w", err)
 	}
+	// The good lines are defined even when others are bad, so that one
+	// typo does not turn every pattern of the file into "unknown pattern".
 	defs, err := ParsePatterns(name, data)
-	if err != nil {
-		return err
-	}
 	for _, d := range defs {
 		l.Define(d)
 	}
-	return nil
+	return err
 }
 
 // Lookup returns the definition in effect for name.
@@ -196,7 +195,7 @@ func ParsePatterns(file string, data []byte) ([]Definition, error) {
 		defs = append(defs, Definition{Name: name, Expr: line[exprAt:], File: file, Line: i + 1, Col: exprAt + 1})
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return defs, errors.Join(errs...)
 	}
 	return defs, nil
 }

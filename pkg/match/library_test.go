@@ -163,8 +163,8 @@ func TestLoadFile(t *testing.T) {
 	if err == nil || err.Error() != bad+":2:7: pattern SECOND has no regex" {
 		t.Errorf("error = %v", err)
 	}
-	if _, ok := l.Lookup("FIRST"); ok {
-		t.Error("a file with errors defined patterns")
+	if _, ok := l.Lookup("FIRST"); !ok {
+		t.Error("the good line of a file with errors was not defined")
 	}
 	if err := l.LoadFile(filepath.Join(dir, "missing")); err == nil || !strings.Contains(err.Error(), "read pattern file") {
 		t.Errorf("missing file error = %v", err)

@@ -346,6 +346,10 @@ func glob(pattern, s string) bool {
 // Runner applies a Program to lines. It holds per-goroutine matching state
 // and scratch buffers, so the hot path does not allocate.
 type Runner struct {
+	// InputLabel is the input label of self-metrics for lines whose Input
+	// is empty (lines not read through a configured input).
+	InputLabel string
+
 	prog      *Program
 	matchers  []*match.Matcher
 	caps      []int
@@ -412,7 +416,11 @@ func (r *Runner) Process(line *logline.Line, now time.Time, hits *[]Hit) int {
 	if n == 0 && r.prog.self != nil {
 		c, ok := r.unmatched[line.Input]
 		if !ok {
-			c = r.prog.self.LinesUnmatched.WithLabelValues(line.Input)
+			label := line.Input
+			if label == "" {
+				label = r.InputLabel
+			}
+			c = r.prog.self.LinesUnmatched.WithLabelValues(label)
 			r.unmatched[line.Input] = c
 		}
 		c.Inc()
