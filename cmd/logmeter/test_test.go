@@ -40,7 +40,11 @@ func pick(all map[string]float64) map[string]float64 {
 	out := map[string]float64{}
 	for name, v := range all {
 		if !strings.HasPrefix(name, "logmeter_") {
-			out[name] = v
+			// A counter without labels is exposed at 0 before its first
+			// update; like the self-metrics, a missing sample means 0.
+			if v != 0 {
+				out[name] = v
+			}
 			continue
 		}
 		family, _, _ := strings.Cut(name, "{")

@@ -192,6 +192,18 @@ func NewFamily(opts FamilyOpts, self *Self) (*Family, error) {
 			return &series{obs: o}, err
 		}
 	}
+	if len(opts.LabelNames) == 0 && opts.Kind != Gauge {
+		// A counter (or histogram, summary) without labels has exactly one
+		// series: expose it at 0 from the start, as instrumented code does,
+		// so rate() and absent() see it before the first matching line. A
+		// gauge stays absent until it is set: 0 would be a made-up value.
+		f.mu.Lock()
+		_, err := f.create(nil, time.Now())
+		f.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+	}
 	return f, nil
 }
 

@@ -74,6 +74,17 @@ func Build(files []*config.RuleFile, base *match.Library, reg *Registry, self *S
 				problems = append(problems, filePatternProblems(pf.Pos, err)...)
 			}
 		}
+		// A broken definition of the file's own is reported even when no
+		// rule uses it yet.
+		for _, pd := range f.Patterns {
+			if _, err := lib.Compile("%{" + pd.Name.Value + "}"); err != nil {
+				p := patternProblem(pd.Expr, err)
+				if p.Pos.File == "" {
+					p.Pos = pd.Expr.Pos
+				}
+				problems = append(problems, p)
+			}
+		}
 		for i := range f.Rules {
 			r, ps := buildRule(&f.Rules[i], f.Path, lib, reg, self)
 			problems = append(problems, ps...)
@@ -88,6 +99,8 @@ func Build(files []*config.RuleFile, base *match.Library, reg *Registry, self *S
 	}
 	if len(problems) > 0 {
 		problems.Sort()
+		// Rules that share a broken pattern report it once.
+		problems = slices.CompactFunc(problems, func(a, b config.Problem) bool { return a == b })
 		return nil, problems
 	}
 	return prog, nil

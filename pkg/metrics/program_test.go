@@ -407,6 +407,9 @@ rules:
 			want: `# HELP open_total Open.
 # TYPE open_total counter
 open_total 3
+# HELP scoped_total Scoped.
+# TYPE scoped_total counter
+scoped_total 0
 `,
 			absent: []string{"scoped_total", "logmeter_lines_unmatched_total"},
 		},
