@@ -3,6 +3,7 @@ package match
 import (
 	"fmt"
 	"regexp/syntax"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -228,7 +229,9 @@ func segmentize(re *syntax.Regexp) []*segment {
 	var segs []*segment
 	cur := &segment{}
 	for _, n := range subs {
-		if n.Op == syntax.OpLiteral && n.Flags&syntax.FoldCase == 0 {
+		// A literal U+FFFD also matches any invalid UTF-8 byte, so it cannot
+		// be searched for as bytes: it stays inside a segment.
+		if n.Op == syntax.OpLiteral && n.Flags&syntax.FoldCase == 0 && !slices.Contains(n.Rune, utf8.RuneError) {
 			cur.lit = []byte(string(n.Rune))
 			segs = append(segs, cur)
 			cur = &segment{}
@@ -367,6 +370,13 @@ func repetition(nodes []*syntax.Regexp) (set *runeSet, plus, lazy, ok bool) {
 		n = n.Sub[0]
 	}
 	if n.Op != syntax.OpStar && n.Op != syntax.OpPlus {
+		return nil, false, false, false
+	}
+	// The repeated node must be a bare rune set: a capture or a lookaround
+	// inside the repetition needs a real engine.
+	switch n.Sub[0].Op {
+	case syntax.OpCharClass, syntax.OpAnyChar, syntax.OpAnyCharNotNL, syntax.OpLiteral:
+	default:
 		return nil, false, false, false
 	}
 	alts, fixed := fixedAlternatives(n.Sub[0], 1)

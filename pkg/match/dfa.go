@@ -380,14 +380,20 @@ func (d *dfa) fullMatch(line []byte, s, e int) (matched, ok bool) {
 	return d.matchAtEnd(st, next)
 }
 
-// firstEnd returns the end of the leftmost-first match starting at s, or -1.
-func (d *dfa) firstEnd(line []byte, s int) (end int, ok bool) {
+// firstEnd returns the end of the leftmost-first match starting at s, or
+// -1, and how many bytes it looked at.
+func (d *dfa) firstEnd(line []byte, s int) (end, scanned int, ok bool) {
+	end, pos, ok := d.firstEndAt(line, s)
+	return end, pos - s, ok
+}
+
+func (d *dfa) firstEndAt(line []byte, s int) (end, pos int, ok bool) {
 	st, ok := d.start(d.ctxAt(line, s))
 	if !ok {
-		return -1, false
+		return -1, s, false
 	}
 	end = -1
-	pos := s
+	pos = s
 	for pos < len(line) {
 		if b := line[pos]; b < utf8.RuneSelf {
 			c := d.classOf[b]
@@ -396,7 +402,7 @@ func (d *dfa) firstEnd(line []byte, s int) (end int, ok bool) {
 					end = pos
 				}
 				if len(n.kernel) == 0 {
-					return end, true
+					return end, pos, true
 				}
 				st = n
 				pos++
@@ -410,13 +416,13 @@ func (d *dfa) firstEnd(line []byte, s int) (end int, ok bool) {
 		var m bool
 		st, m, ok = d.step(st, r)
 		if !ok {
-			return -1, false
+			return -1, pos, false
 		}
 		if m {
 			end = pos
 		}
 		if len(st.kernel) == 0 {
-			return end, true
+			return end, pos, true
 		}
 		pos += w
 	}
@@ -424,20 +430,21 @@ func (d *dfa) firstEnd(line []byte, s int) (end int, ok bool) {
 	if m {
 		end = pos
 	}
-	return end, ok
+	return end, pos, ok
 }
 
 // ends runs once from s and finds the positions p where the program matches
 // exactly line[s:p] and line[p:] starts with lit. It returns the first such
 // p and how many there are (counting stops at 2), or ok=false when the
 // state budget ran out.
-func (d *dfa) ends(line []byte, s int, lit []byte) (first, count int, ok bool) {
+func (d *dfa) ends(line []byte, s int, lit []byte) (first, count, scanned int, ok bool) {
 	st, ok := d.start(d.ctxAt(line, s))
 	if !ok {
-		return -1, 0, false
+		return -1, 0, 0, false
 	}
 	first = -1
-	for pos := s; pos < len(line); {
+	pos := s
+	for pos < len(line) {
 		r, w := rune(line[pos]), 1
 		if r >= utf8.RuneSelf {
 			r, w = utf8.DecodeRune(line[pos:])
@@ -445,14 +452,14 @@ func (d *dfa) ends(line []byte, s int, lit []byte) (first, count int, ok bool) {
 		var m bool
 		st, m, ok = d.step(st, r)
 		if !ok {
-			return -1, 0, false
+			return -1, 0, pos - s, false
 		}
 		if m && line[pos] == lit[0] && bytes.HasPrefix(line[pos:], lit) {
 			if count == 0 {
 				first = pos
 			}
 			if count++; count > 1 {
-				return first, count, true
+				return first, count, pos - s, true
 			}
 		}
 		if len(st.kernel) == 0 {
@@ -460,5 +467,5 @@ func (d *dfa) ends(line []byte, s int, lit []byte) (first, count int, ok bool) {
 		}
 		pos += w
 	}
-	return first, count, true
+	return first, count, pos - s, true
 }

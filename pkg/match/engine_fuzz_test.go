@@ -4,11 +4,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"regexp"
-	"regexp/syntax"
 	"strings"
 	"sync"
 	"testing"
-	"unicode/utf8"
 )
 
 // fuzzGoPatterns are Go regexps without lookarounds: Go's regexp is the
@@ -161,7 +159,6 @@ type fuzzTarget struct {
 	goRef bool           // re has the user's group names (Go-syntax mode)
 	bt    *backtracker
 	pk    *pike
-	skip  string // a known bug this pattern's shape runs into
 }
 
 var (
@@ -217,44 +214,7 @@ func compileTarget(t testing.TB, pat string, grok bool) *fuzzTarget {
 	}
 	ft.p, ft.m = p, p.NewMatcher()
 	ft.bt, ft.pk = newBacktracker(p.full, p.looks), newPike(p.full, p.looks)
-	ft.skip = knownBug(ft)
 	return ft
-}
-
-// knownBug reports shapes the fast path is known to get wrong (see the BUG
-// cases below), so that fuzzing keeps looking for new ones. Delete a case
-// here when its bug is fixed.
-func knownBug(ft *fuzzTarget) string {
-	p := ft.p
-	for i, s := range p.segs {
-		if strings.ContainsRune(string(s.lit), utf8.RuneError) {
-			return "U+FFFD in a literal"
-		}
-		if s.kind == segAmbiguous && ft.m.boolDFA[i] == nil {
-			return "ambiguous segment without a DFA"
-		}
-		if s.kind != segLazy && s.kind != segGreedy {
-			continue
-		}
-		why := ""
-		walk(concat(s.nodes), func(n *syntax.Regexp) {
-			switch {
-			case n.Op == syntax.OpStar || n.Op == syntax.OpPlus:
-				walk(n.Sub[0], func(c *syntax.Regexp) {
-					if c.Op == syntax.OpCapture {
-						why = "capture inside a repetition segment"
-					}
-					if c.Op == syntax.OpLiteral && c.Flags&syntax.FoldCase != 0 {
-						why = "case-folded literal inside a repetition segment"
-					}
-				})
-			}
-		})
-		if why != "" {
-			return why
-		}
-	}
-	return ""
 }
 
 // checkLine compares the fast path with the references on one line.
@@ -407,9 +367,6 @@ func FuzzMatch(f *testing.F) {
 		if ft == nil {
 			return
 		}
-		if ft.skip != "" {
-			t.Skip(ft.skip)
-		}
 		checkLine(t, ft, line)
 	})
 }
@@ -436,10 +393,6 @@ func TestFuzzPatternsOnMutatedLines(t *testing.T) {
 	}
 	alphabet := []string{",", "x", "a", "b", " ", "\n", "→", "\xff", "1", ":", ".", "\"", "é", "xx", "K", "\u212a"}
 	for _, ft := range targets {
-		if ft.skip != "" {
-			t.Logf("%q: skipped, %s", ft.p.expr, ft.skip)
-			continue
-		}
 		for _, l := range fuzzLines {
 			checkLine(t, ft, []byte(l))
 		}
@@ -455,36 +408,149 @@ func TestFuzzPatternsOnMutatedLines(t *testing.T) {
 	}
 }
 
-// Known bugs: each case is a pattern, a line and what the fast path gets
-// wrong. They are commented out so the suite stays green; knownBug skips
-// their shapes while fuzzing.
-//
-// BUG: a capture inside a repetition segment (segLazy/segGreedy) is never
-// set: repeat() fills only seg.field, not seg.fields.
-//   Go pattern `z(?P<x>[a,])*,` line "za,a,": fast x=[-1 -1], regexp x=[3 4].
-//   Same with `+`: `z(?P<x>[a,])+,`.
-//
-// BUG: a case-folded literal inside a repetition becomes a runeSet that
-// folds ASCII only, so K (U+212A KELVIN SIGN) and ſ (U+017F) do not match
-// (?i)k and (?i)s as they do in Go.
-//   Go pattern `(?P<a>(?i:k)*)K` line "\u212aK": fast a=[3 3], regexp a=[0 3].
-//   Go pattern `(?P<a>(?i:s)+)S` line "\u017fS": fast no match, regexp a=[0 2].
-//
-// BUG: a single-rune lookaround inside a repetition segment is dropped
-// (fixedAlternatives sees through the placeholder group), so the repetition
-// runs past where the assertion stops it.
-//   grok `z(?P<a>(?:(?!,).)*),` line "zab,cd,": fast a=[1 6], pike a=[1 3].
-//   grok `z(?:(?<!a).)*,` line "zab,cd,": fast matches, pike does not.
-//
-// BUG (panic): an ambiguous segment with more than maxDFALookBehinds (28)
-// single-rune lookbehinds gets no DFA, but from() calls
-// m.boolDFA[i].ends on the nil *dfa: nil pointer dereference. NUMBER,
-// IPV4 and TIME each carry a lookbehind, so a wide table does it:
-//   grok strings.Repeat(`%{NUMBER}\s+`, 28) + `%{NUMBER:last} end`
-//   line strings.Repeat("1 ", 29) + "end": panic; pike matches, last=[56 57].
-//
-// BUG: a literal U+FFFD in the expression (`\x{FFFD}`, or a raw invalid
-// byte, which the parser reads as U+FFFD) is searched for as its 3-byte
-// encoding (required, segment literals), but Go's regexp matches it
-// against every invalid byte of the line.
-//   Go pattern `\x{FFFD}` line "\xff": fast no match, regexp [0 1].
+// TestEngineRegressions keeps the shapes the fast path once got wrong:
+// captures and lookarounds inside a repetition, case folding beyond ASCII,
+// an ambiguous segment with too many lookbehinds for the DFA, and U+FFFD
+// literals (which also match invalid bytes).
+func TestEngineRegressions(t *testing.T) {
+	for _, c := range []struct {
+		pat  string
+		grok bool
+		line string
+	}{
+		{`z(?P<x>[a,])*,`, false, "za,a,"},
+		{`z(?P<x>[a,])+,`, false, "za,a,"},
+		{`(?P<a>(?i:k)*)K`, false, "\u212aK"},
+		{`(?P<a>(?i:s)+)S`, false, "\u017fS"},
+		{`z(?P<a>(?:(?!,).)*),`, true, "zab,cd,"},
+		{`z(?:(?<!a).)*,`, true, "zab,cd,"},
+		{strings.Repeat(`%{NUMBER}\s+`, 28) + `%{NUMBER:last} end`, true, strings.Repeat("1 ", 29) + "end"},
+		{`\x{FFFD}`, false, "\xff"},
+		{`a\x{FFFD}b (?P<x>\w+)`, false, "a\xffb cd"},
+	} {
+		checkLine(t, compileTarget(t, c.pat, c.grok), []byte(c.line))
+	}
+}
+
+// TestDFAStatesBounded runs IPv6-heavy patterns over many different lines
+// and checks that no lazily built DFA grows past its state cap.
+func TestDFAStatesBounded(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	hex := "0123456789abcdefABCDEF:.%"
+	for _, expr := range []string{`%{IPV6:a} %{IPORHOST:b} %{IP:c}`, `%{IP:a}`, `%{IPORHOST:a}`} {
+		p, err := NewLibrary().Compile(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := p.NewMatcher()
+		caps := make([]int, 2*len(p.Fields()))
+		peak := 0
+		for range 20000 {
+			b := make([]byte, 1+r.IntN(80))
+			for i := range b {
+				b[i] = hex[r.IntN(len(hex))]
+				if r.IntN(12) == 0 {
+					b[i] = ' '
+				}
+			}
+			m.Match(b, caps)
+			for _, d := range append(append([]*dfa(nil), m.boolDFA...), m.firstDFA) {
+				if d == nil {
+					continue
+				}
+				if len(d.states) > d.maxStates {
+					t.Fatalf("%s: %d DFA states, cap %d", expr, len(d.states), d.maxStates)
+				}
+				peak = max(peak, len(d.states))
+			}
+		}
+		t.Logf("%s: peak %d DFA states", expr, peak)
+	}
+}
+
+// TestDFAStateCapFallback shrinks the state cap so that DFAs fill up and
+// reset all the time: answers must not change.
+func TestDFAStateCapFallback(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, expr := range []string{`%{IPORHOST:h} %{NOTSPACE:u}`, `%{IP:a}`, `%{DATA:a},%{IPV6:b} x`} {
+		ft := compileTarget(t, expr, true)
+		for _, d := range append(append([]*dfa(nil), ft.m.boolDFA...), ft.m.firstDFA) {
+			if d != nil {
+				d.maxStates = 8
+			}
+		}
+		for range 3000 {
+			b := make([]byte, 1+r.IntN(60))
+			for i := range b {
+				b[i] = "0123456789abcdef:.%, x"[r.IntN(22)]
+			}
+			checkLine(t, ft, b)
+		}
+	}
+}
+
+// Performance attacks: lines on which the fast path may burn its budget.
+// Compare the 1 KB and 10 KB ns/op: a ratio near 10 is linear, near 100 is
+// quadratic.
+func BenchmarkMatchAdversarial(b *testing.B) {
+	cases := []struct {
+		name, expr string
+		grok       bool
+		line       func(n int) string
+	}{
+		{"separators", `%{DATA:a},%{DATA:b},%{DATA:c}x`, true, func(n int) string { return strings.Repeat(",", n) }},
+		{"spaces", `%{IPORHOST:h} %{NOTSPACE:u} %{WORD:w}x`, true, func(n int) string { return strings.Repeat(" ", n) }},
+		{"noLiteralWord", `%{WORD:w}%{INT:n}`, true, func(n int) string { return strings.Repeat("a", n) }},
+		{"noLiteralClass", `(?P<a>[a-z]+\d)`, false, func(n int) string { return strings.Repeat("a", n) }},
+		{"ambiguousFirst", `(?P<a>[a-z ]+\d) `, false, func(n int) string { return strings.Repeat("a ", n/2) }},
+		{"lookaheadBody", `(?!.*error)%{WORD:w}x`, true, func(n int) string { return strings.Repeat("a ", n/2-1) + "x" }},
+		{"greedyTwice", `%{GREEDYDATA:a}xx%{GREEDYDATA:b}xx`, true, func(n int) string { return strings.Repeat("x", n) + "y" }},
+		{"ipv6", `%{IPV6:ip} %{WORD:w}`, true, func(n int) string { return strings.Repeat("1:", n/2) }},
+	}
+	for _, c := range cases {
+		var exp *Expanded
+		if c.grok {
+			var err error
+			if exp, err = NewLibrary().Expand(c.expr); err != nil {
+				b.Fatal(err)
+			}
+		} else {
+			exp = goExpanded(b, c.expr)
+		}
+		p, err := compileExpanded(c.expr, exp)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, n := range []int{1 << 10, 10 << 10} {
+			line := []byte(c.line(n))
+			b.Run(fmt.Sprintf("%s/%dB", c.name, n), func(b *testing.B) {
+				m := p.NewMatcher()
+				caps := make([]int, 2*len(p.Fields()))
+				b.ReportAllocs()
+				b.SetBytes(int64(len(line)))
+				for b.Loop() {
+					m.Match(line, caps)
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkGoRegexpAdversarial is Go's regexp on the two quadratic cases of
+// BenchmarkMatchAdversarial, for comparison.
+func BenchmarkGoRegexpAdversarial(b *testing.B) {
+	for _, c := range []struct{ name, expr, unit string }{
+		{"noLiteralClass", `(?P<a>[a-z]+\d)`, "a"},
+		{"ambiguousFirst", `(?P<a>[a-z ]+\d) `, "a "},
+	} {
+		re := regexp.MustCompile(c.expr)
+		for _, n := range []int{1 << 10, 10 << 10} {
+			line := []byte(strings.Repeat(c.unit, n/len(c.unit)))
+			b.Run(fmt.Sprintf("%s/%dB", c.name, n), func(b *testing.B) {
+				for b.Loop() {
+					re.FindSubmatchIndex(line)
+				}
+			})
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp/syntax"
 	"sync"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -67,10 +68,17 @@ func newRuneSet(ranges []rune, foldCase bool) *runeSet {
 		}
 	}
 	if foldCase {
-		for r := 'a'; r <= 'z'; r++ {
-			u := r - 'a' + 'A'
-			if s.ascii[r] || s.ascii[u] {
-				s.ascii[r], s.ascii[u] = true, true
+		// Add every rune that folds to a member (K also matches the Kelvin
+		// sign, s the long s), as regexp/syntax does for (?i).
+		for i := 0; i+1 < len(ranges); i += 2 {
+			for r := ranges[i]; r <= ranges[i+1]; r++ {
+				for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+					if f < 128 {
+						s.ascii[f] = true
+					} else {
+						s.ranges = append(s.ranges, f, f)
+					}
+				}
 			}
 		}
 	}

@@ -235,9 +235,16 @@ func (m *Matcher) from(i, pos int) result {
 		}
 		return m.from(i+1, e+len(seg.lit))
 	case segAmbiguous:
-		e, n, fine := m.boolDFA[i].ends(line, pos, seg.lit)
-		if !fine || m.spend(e-pos) {
-			m.boolDFA[i].reset()
+		d := m.boolDFA[i]
+		if d == nil { // too many lookbehinds for the DFA's context bits
+			return giveUp
+		}
+		e, n, scanned, fine := d.ends(line, pos, seg.lit)
+		if !fine {
+			d.reset()
+			return giveUp
+		}
+		if m.spend(scanned) {
 			return giveUp
 		}
 		switch {
@@ -370,9 +377,12 @@ func (m *Matcher) last(i, pos int) result {
 		return yes
 	}
 	if d := m.firstDFA; d != nil && len(seg.fields) == 0 {
-		e, fine := d.firstEnd(m.line, pos)
+		e, scanned, fine := d.firstEnd(m.line, pos)
 		if !fine {
 			d.reset()
+			return giveUp
+		}
+		if m.spend(scanned) {
 			return giveUp
 		}
 		if e < 0 {
