@@ -18,3 +18,11 @@ go vet ./...
 
 echo "== go test"
 go test -count=1 ./...
+
+# A short fuzzing pass over the parsers of untrusted input (log lines and
+# patterns); the committed corpora run as plain tests above already.
+echo "== short fuzz"
+for target in "FuzzMatch ./pkg/match" "FuzzDecodeCRI ./pkg/tail" "FuzzDecodeDocker ./pkg/tail" "FuzzDecodeAuto ./pkg/tail"; do
+	set -- $target
+	go test -run '^$' -fuzz "^$1\$" -fuzztime 10s "$2"
+done
