@@ -1,14 +1,12 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/logmeter/logmeter/pkg/config"
 	"github.com/logmeter/logmeter/pkg/metrics"
 )
 
@@ -31,15 +29,8 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	_, n, err := loadProgram(rules, metrics.NewRegistry(self), self)
-	var ps config.Problems
-	if errors.As(err, &ps) {
-		for _, p := range ps {
-			fmt.Fprintln(stderr, p.Error())
-		}
-		return &exitError{code: 1}
-	}
 	if err != nil {
-		return err
+		return problemsExit(err, stderr)
 	}
 	fmt.Fprintf(stdout, "%d rule file(s) OK\n", n)
 	return nil

@@ -125,3 +125,16 @@ func loadProgram(paths []string, reg *metrics.Registry, self *metrics.Self) (*me
 	problems.Sort()
 	return nil, len(files), problems
 }
+
+// problemsExit prints rule-file problems one per line and turns them into
+// exit status 1; any other error is passed on.
+func problemsExit(err error, stderr io.Writer) error {
+	var ps config.Problems
+	if !errors.As(err, &ps) {
+		return err
+	}
+	for _, p := range ps {
+		fmt.Fprintln(stderr, p.Error())
+	}
+	return &exitError{code: 1}
+}

@@ -13,7 +13,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 
-	"github.com/logmeter/logmeter/pkg/config"
 	"github.com/logmeter/logmeter/pkg/logline"
 	"github.com/logmeter/logmeter/pkg/metrics"
 	"github.com/logmeter/logmeter/pkg/tail"
@@ -56,15 +55,8 @@ func cmdTest(args []string, stdout, stderr io.Writer) error {
 	}
 	reg := metrics.NewRegistry(self)
 	prog, _, err := loadProgram(rules, reg, self)
-	var ps config.Problems
-	if errors.As(err, &ps) {
-		for _, p := range ps {
-			fmt.Fprintln(stderr, p.Error())
-		}
-		return &exitError{code: 1}
-	}
 	if err != nil {
-		return err
+		return problemsExit(err, stderr)
 	}
 	if err := reg.Swap(prog.Families()); err != nil {
 		return err
