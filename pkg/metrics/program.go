@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"errors"
+	"fmt"
 	"path"
 	"slices"
 	"strings"
@@ -20,6 +21,7 @@ import (
 type Program struct {
 	rules      []*rule
 	families   []*Family
+	signatures map[*Family]string // see signature
 	self       *Self
 	hasSources bool
 }
@@ -47,6 +49,7 @@ type ruleMetric struct {
 	action action
 	labels []*Template
 	value  *Template // nil: 1
+	feeder string    // the rule's pattern and this metric's templates, for its family's signature
 }
 
 // Build compiles rule files into a Program, creating or reusing their metric
@@ -96,6 +99,16 @@ func Build(files []*config.RuleFile, base *match.Library, reg *Registry, self *S
 				}
 			}
 		}
+	}
+	feeders := map[*Family][]string{}
+	for _, r := range prog.rules {
+		for _, m := range r.metrics {
+			feeders[m.family] = append(feeders[m.family], m.feeder)
+		}
+	}
+	prog.signatures = map[*Family]string{}
+	for _, f := range prog.families {
+		prog.signatures[f] = signature(f, feeders[f])
 	}
 	if len(problems) > 0 {
 		problems.Sort()
@@ -227,6 +240,7 @@ func buildMetric(cm *config.Metric, cr *config.Rule, fields []string, reg *Regis
 		return nil, config.Problems{{Pos: cm.Name.Pos, Msg: err.Error()}}
 	}
 	rm.family = fam
+	rm.feeder = feederOf(cr, cm, labels)
 	return rm, nil
 }
 
@@ -491,4 +505,18 @@ func (r *Runner) update(m *ruleMetric, now time.Time) {
 	}
 	// Refused series and unusable values are already counted by the family.
 	_ = err
+}
+
+// feederOf describes what a rule metric puts into its family: a change of
+// pattern, templates or gauge action changes the family's signature.
+func feederOf(cr *config.Rule, cm *config.Metric, sorted []config.Label) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "match=%q action=%q", cr.Match.Value, cm.Action.Value)
+	for _, l := range sorted {
+		fmt.Fprintf(&b, " %s=%q", l.Name.Value, l.Template.Value)
+	}
+	if cm.Value != nil {
+		fmt.Fprintf(&b, " value=%q", cm.Value.Value)
+	}
+	return b.String()
 }

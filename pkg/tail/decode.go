@@ -173,6 +173,19 @@ func (d *Decoder) Flush(out *logline.Line) bool {
 	return true
 }
 
+// PendingOffset reports the file offset of the first fragment of the oldest
+// partial line still waiting for its end: a checkpoint must not pass it,
+// or the line would be lost after a restart.
+func (d *Decoder) PendingOffset() (int64, bool) {
+	off, ok := int64(0), false
+	for s := range d.parts {
+		if p := &d.parts[s]; p.active && (!ok || p.offset < off) {
+			off, ok = p.offset, true
+		}
+	}
+	return off, ok
+}
+
 // Pending reports whether a partial line waits for its remaining fragments.
 func (d *Decoder) Pending() bool {
 	for s := range d.parts {

@@ -1,0 +1,77 @@
+package tail
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// RunOptions sets the rhythm of Run.
+type RunOptions struct {
+	PollEvery       time.Duration // read appended data at least this often
+	ScanEvery       time.Duration // look for new files this often
+	CheckpointEvery time.Duration
+	// Wake, when it delivers, makes Run poll at once (file-system events).
+	Wake <-chan struct{}
+	// Extra returns the pipeline state saved with each checkpoint. It runs
+	// in Run's goroutine, between lines, so it sees the same moment as the
+	// offsets.
+	Extra func() json.RawMessage
+	// Do runs functions in Run's goroutine, e.g. SetInputs on a reload.
+	Do <-chan func()
+	// Watcher, when set, is told which directories to watch after scans;
+	// its Wake channel should be passed as Wake.
+	Watcher *Watcher
+}
+
+// Run follows files until ctx is done, then writes a last checkpoint and
+// releases the files. Lines are delivered in Run's goroutine.
+func (t *Tailer) Run(ctx context.Context, o RunOptions) error {
+	extra := func() json.RawMessage {
+		if o.Extra == nil {
+			return nil
+		}
+		return o.Extra()
+	}
+	poll := time.NewTicker(o.PollEvery)
+	defer poll.Stop()
+	scan := time.NewTicker(o.ScanEvery)
+	defer scan.Stop()
+	ckpt := time.NewTicker(o.CheckpointEvery)
+	defer ckpt.Stop()
+	defer t.Close()
+
+	scanNow := func() {
+		t.Scan()
+		if o.Watcher != nil {
+			o.Watcher.Watch(t.Dirs())
+		}
+	}
+	scanNow()
+	for {
+		for t.Poll() {
+			// A file had more than one poll's share: go on unless asked to stop.
+			if ctx.Err() != nil {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			if err := t.Checkpoint(extra()); err != nil {
+				return err
+			}
+			return nil
+		case <-poll.C:
+		case <-o.Wake:
+		case <-scan.C:
+			scanNow()
+		case f := <-o.Do:
+			f()
+			scanNow()
+		case <-ckpt.C:
+			if err := t.Checkpoint(extra()); err != nil {
+				t.log.Error("checkpoint failed", "err", err)
+			}
+		}
+	}
+}

@@ -1,0 +1,96 @@
+package tail
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// stateFile is the checkpoint in the state directory: read positions and,
+// in the same atomic write, whatever the pipeline asks to save with them
+// (metric values), so that the two never disagree after a crash.
+const stateFile = "positions.json"
+
+// stateVersion changes when the format does; older files are ignored.
+const stateVersion = 1
+
+type savedState struct {
+	Version int             `json:"version"`
+	Files   []savedFile     `json:"files"`
+	Extra   json.RawMessage `json:"extra,omitempty"`
+}
+
+type savedFile struct {
+	Path   string `json:"path"`
+	Input  string `json:"input"`
+	Dev    uint64 `json:"dev"`
+	Ino    uint64 `json:"ino"`
+	FPLen  int    `json:"fp_len"`
+	FPHash uint64 `json:"fp_hash"`
+	Offset int64  `json:"offset"`
+	Size   int64  `json:"size"` // last size seen: what may be lost if the file vanishes
+}
+
+// loadState reads the checkpoint. A missing file is not an error: it is
+// the first start (found is false).
+func loadState(dir string) (st savedState, found bool, err error) {
+	data, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return savedState{}, false, nil
+	}
+	if err != nil {
+		return savedState{}, false, fmt.Errorf("read checkpoint: %w", err)
+	}
+	if err := json.Unmarshal(data, &st); err != nil {
+		return savedState{}, true, fmt.Errorf("checkpoint %s is corrupt: %w", filepath.Join(dir, stateFile), err)
+	}
+	if st.Version != stateVersion {
+		return savedState{}, true, fmt.Errorf("checkpoint %s has version %d, want %d", filepath.Join(dir, stateFile), st.Version, stateVersion)
+	}
+	return st, true, nil
+}
+
+// saveState writes the checkpoint atomically: a temporary file is written
+// and synced, renamed over the old one, and the directory synced, so a
+// crash leaves either the old or the new checkpoint, never a mix.
+func saveState(dir string, st savedState) error {
+	st.Version = stateVersion
+	data, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("encode checkpoint: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("create state directory: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, stateFile+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("write checkpoint: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write checkpoint: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("sync checkpoint: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write checkpoint: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, stateFile)); err != nil {
+		return fmt.Errorf("replace checkpoint: %w", err)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync state directory: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync state directory: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,862 @@
+package tail
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/logmeter/logmeter/pkg/logline"
+	"github.com/logmeter/logmeter/pkg/metrics"
+)
+
+// StartAt says where a file seen for the first time at the first start is
+// read from. Files that appear later are always read from their beginning.
+type StartAt int
+
+const (
+	StartAtEnd StartAt = iota
+	StartAtBeginning
+)
+
+// Input is one configured source of lines.
+type Input struct {
+	Name         string
+	Paths        []string // globs; "**" matches any number of directories
+	Exclude      []string // globs matched against the full path and the base name
+	Format       Format
+	StartAt      StartAt
+	MaxLineBytes int
+	Multiline    *MultilineConfig
+}
+
+// Options configures a Tailer.
+type Options struct {
+	Inputs   []Input
+	StateDir string // "" keeps no checkpoints
+	// MaxOpenFiles bounds descriptors: past it, files read to their end and
+	// idle for IdleClose are closed and reopened when they grow.
+	MaxOpenFiles int
+	IdleClose    time.Duration
+	// DrainGrace is how long a rotated or deleted file is kept open after
+	// its last data, for writers that have not reopened their log yet.
+	DrainGrace time.Duration
+	ReadChunk  int // bytes read per system call
+	Clock      func() time.Time
+	Logger     *slog.Logger
+	Self       *metrics.Self // may be nil
+}
+
+// Handler receives every delivered line, in the Tailer's goroutine. The line
+// and its Text are only valid during the call.
+type Handler func(*logline.Line)
+
+// Tailer follows the files of its inputs through rotation, truncation and
+// restarts and hands their decoded lines to a Handler. Its methods are not
+// safe for concurrent use: Run owns it; tests drive Scan and Poll directly.
+type Tailer struct {
+	opts    Options
+	handler Handler
+	log     *slog.Logger
+	now     func() time.Time
+
+	inputs    []*inputState
+	followers []*follower // in discovery order, for fair and repeatable reading
+	byKey     map[fileKey]*follower
+	byPath    map[string]*follower // the live (not draining) follower of a path
+
+	firstStart bool                  // no checkpoint existed: start_at applies
+	scanned    bool                  // the first scan has run
+	restored   map[fileKey]savedFile // checkpoint entries not yet matched to a file
+	extra      json.RawMessage       // state saved by the pipeline with the offsets
+
+	buf    []byte
+	fpBuf  []byte
+	line   logline.Line
+	mlOut  logline.Line
+	open   int // descriptors held
+	closed bool
+}
+
+type inputState struct {
+	Input
+	linesRead, bytesRead, lost prometheus.Counter
+	watched                    prometheus.Gauge
+	decodeErrs                 map[string]prometheus.Counter
+	self                       *metrics.Self
+}
+
+func (in *inputState) decodeError(reason string) {
+	if in.self == nil {
+		return
+	}
+	c, ok := in.decodeErrs[reason]
+	if !ok {
+		c = in.self.DecodeErrors.WithLabelValues(in.Name, reason)
+		in.decodeErrs[reason] = c
+	}
+	c.Inc()
+}
+
+// follower is the state of one followed file.
+type follower struct {
+	in   *inputState
+	path string
+	key  fileKey
+	fp   fingerprint
+	f    *os.File // nil while closed to save descriptors
+
+	offset    int64  // next byte to read
+	partial   []byte // an unterminated line read so far
+	partialAt int64  // its offset
+	skipping  bool   // the line passed the limit: drop bytes until '\n'
+	dec       *Decoder
+	ml        *Multiline
+
+	size     int64 // at the last stat
+	mtime    time.Time
+	lastData time.Time
+	draining bool // the path names another file now, or none: read to the end, then drop
+}
+
+// New returns a Tailer that delivers lines to h. It reads the checkpoint in
+// opts.StateDir; a corrupt checkpoint is reported and ignored (files are
+// then read as on a first start).
+func New(opts Options, h Handler) (*Tailer, error) {
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.ReadChunk <= 0 {
+		opts.ReadChunk = 256 << 10
+	}
+	if opts.MaxOpenFiles <= 0 {
+		opts.MaxOpenFiles = 1024
+	}
+	if opts.IdleClose <= 0 {
+		opts.IdleClose = time.Minute
+	}
+	if opts.DrainGrace <= 0 {
+		opts.DrainGrace = 5 * time.Second
+	}
+	t := &Tailer{
+		opts:     opts,
+		handler:  h,
+		log:      opts.Logger,
+		now:      opts.Clock,
+		byKey:    map[fileKey]*follower{},
+		byPath:   map[string]*follower{},
+		restored: map[fileKey]savedFile{},
+		buf:      make([]byte, opts.ReadChunk),
+		fpBuf:    make([]byte, fpMax),
+	}
+	t.SetInputs(opts.Inputs)
+	t.firstStart = true
+	if opts.StateDir != "" {
+		st, found, err := loadState(opts.StateDir)
+		if err != nil {
+			t.log.Error("ignoring checkpoint", "err", err)
+		}
+		t.firstStart = !found
+		for _, f := range st.Files {
+			t.restored[fileKey{dev: f.Dev, ino: f.Ino}] = f
+		}
+		t.extra = st.Extra
+	}
+	return t, nil
+}
+
+// Restored returns what the pipeline saved with the last checkpoint (see
+// Checkpoint), or nil.
+func (t *Tailer) Restored() json.RawMessage { return t.extra }
+
+// SetInputs replaces the inputs (on a configuration reload). Files of
+// inputs that are gone, or no longer match, are dropped at the next Scan.
+func (t *Tailer) SetInputs(inputs []Input) {
+	old := map[string]*inputState{}
+	for _, in := range t.inputs {
+		old[in.Name] = in
+	}
+	t.inputs = t.inputs[:0:0]
+	for _, in := range inputs {
+		st := &inputState{Input: in, decodeErrs: map[string]prometheus.Counter{}, self: t.opts.Self}
+		if prev, ok := old[in.Name]; ok {
+			st.decodeErrs = prev.decodeErrs
+		}
+		if s := t.opts.Self; s != nil {
+			st.linesRead = s.LinesRead.WithLabelValues(in.Name)
+			st.bytesRead = s.BytesRead.WithLabelValues(in.Name)
+			st.lost = s.RotationLostBytes.WithLabelValues(in.Name)
+			st.watched = s.FilesWatched.WithLabelValues(in.Name)
+		}
+		t.inputs = append(t.inputs, st)
+	}
+	// Followers keep their state but take the new input's settings.
+	byName := map[string]*inputState{}
+	for _, in := range t.inputs {
+		byName[in.Name] = in
+	}
+	for _, f := range t.followers {
+		if in, ok := byName[f.in.Name]; ok {
+			f.in = in
+		}
+	}
+}
+
+// Scan discovers files: new ones are followed, ones that no longer match
+// an input are dropped. The first Scan also matches files to the
+// checkpoint and looks for checkpointed files that were rotated away while
+// logmeter was not running.
+func (t *Tailer) Scan() {
+	live := map[*follower]bool{}
+	for _, in := range t.inputs {
+		for _, pattern := range in.Paths {
+			paths, err := expandGlob(pattern)
+			if err != nil {
+				t.log.Warn("bad path glob", "input", in.Name, "glob", pattern, "err", err)
+				continue
+			}
+			for _, p := range paths {
+				if excluded(in.Exclude, p) {
+					continue
+				}
+				if f := t.discover(in, p); f != nil {
+					live[f] = true
+				}
+			}
+		}
+	}
+	for _, f := range t.followers {
+		if !live[f] && !f.draining {
+			if _, err := os.Stat(f.path); errors.Is(err, fs.ErrNotExist) {
+				f.draining = true // deleted: Poll reads what is left
+				continue
+			}
+			// Still there but no longer wanted (configuration changed).
+			t.drop(f, false)
+		}
+	}
+	if !t.scanned {
+		t.scanned = true
+		t.recoverRotated()
+	}
+	t.updateWatched()
+}
+
+// discover follows the file at path p unless it is followed already.
+func (t *Tailer) discover(in *inputState, p string) *follower {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return nil
+	}
+	if !fi.Mode().IsRegular() {
+		return nil
+	}
+	key := keyOf(fi)
+	if f, ok := t.byKey[key]; ok {
+		return f // followed already, maybe under another name (a symlink)
+	}
+	if old, ok := t.byPath[p]; ok && old.key != key {
+		// The path names a new file: the old one was rotated. Finish it first.
+		old.draining = true
+		delete(t.byPath, p)
+	}
+	file, err := os.Open(p)
+	if err != nil {
+		t.log.Warn("cannot open log file", "input", in.Name, "path", p, "err", err)
+		return nil
+	}
+	fp, err := readFingerprint(file, fi.Size(), t.fpBuf)
+	if err != nil {
+		file.Close()
+		t.log.Warn("cannot read log file", "input", in.Name, "path", p, "err", err)
+		return nil
+	}
+	f := t.newFollower(in, p, key, file, fi)
+	f.fp = fp
+	f.offset = t.startOffset(f, fi.Size())
+	t.add(f)
+	return f
+}
+
+func (t *Tailer) newFollower(in *inputState, p string, key fileKey, file *os.File, fi os.FileInfo) *follower {
+	return &follower{
+		in:       in,
+		path:     p,
+		key:      key,
+		f:        file,
+		dec:      NewDecoder(in.Format, in.MaxLineBytes),
+		ml:       newMultilineFor(in.Multiline),
+		size:     fi.Size(),
+		mtime:    fi.ModTime(),
+		lastData: t.now(),
+	}
+}
+
+func newMultilineFor(c *MultilineConfig) *Multiline {
+	if c == nil {
+		return nil
+	}
+	return NewMultiline(*c)
+}
+
+// startOffset decides where a newly followed file is read from.
+func (t *Tailer) startOffset(f *follower, size int64) int64 {
+	if cp, ok := t.restored[f.key]; ok {
+		delete(t.restored, f.key)
+		if ok, _ := fingerprintOf(cp).matches(f.f, size, t.fpBuf); !ok {
+			return 0 // same inode, other content: the inode was reused
+		}
+		if cp.Offset > size {
+			// Truncated while logmeter was down.
+			t.lost(f, cp.Size-cp.Offset)
+			return 0
+		}
+		return cp.Offset
+	}
+	if !t.scanned && t.firstStart && f.in.StartAt == StartAtEnd {
+		return t.afterLastNewline(f.f, size)
+	}
+	return 0
+}
+
+func fingerprintOf(cp savedFile) fingerprint { return fingerprint{n: cp.FPLen, hash: cp.FPHash} }
+
+// afterLastNewline returns the offset just after the last '\n' before size,
+// so that starting at the end never begins in the middle of a line.
+func (t *Tailer) afterLastNewline(f *os.File, size int64) int64 {
+	for end := size; end > 0; {
+		start := max(0, end-int64(len(t.buf)))
+		n, err := f.ReadAt(t.buf[:end-start], start)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return size
+		}
+		if i := bytes.LastIndexByte(t.buf[:n], '\n'); i >= 0 {
+			return start + int64(i) + 1
+		}
+		end = start
+	}
+	return 0
+}
+
+func (t *Tailer) add(f *follower) {
+	t.followers = append(t.followers, f)
+	t.byKey[f.key] = f
+	if !f.draining {
+		t.byPath[f.path] = f
+	}
+	if f.f != nil {
+		t.open++
+	}
+}
+
+// recoverRotated looks for checkpointed files that no path names any more:
+// rotated by rename while logmeter was down. A file with the same inode and
+// fingerprint in the same directory is read from its checkpoint to the end.
+func (t *Tailer) recoverRotated() {
+	for key, cp := range t.restored {
+		delete(t.restored, key)
+		in := t.inputByName(cp.Input)
+		if in == nil {
+			continue
+		}
+		p, file, fi := findByKey(filepath.Dir(cp.Path), key)
+		if file == nil {
+			if cp.Size > cp.Offset {
+				t.log.Warn("log file rotated away while not running; its unread bytes are lost",
+					"path", cp.Path, "bytes", cp.Size-cp.Offset)
+				in.lost.Add(float64(cp.Size - cp.Offset))
+			}
+			continue
+		}
+		if ok, _ := fingerprintOf(cp).matches(file, fi.Size(), t.fpBuf); !ok || cp.Offset > fi.Size() {
+			file.Close()
+			continue
+		}
+		f := t.newFollower(in, p, key, file, fi)
+		f.fp, f.offset, f.draining = fingerprintOf(cp), cp.Offset, true
+		t.log.Info("reading the rest of a file rotated while not running", "path", p, "was", cp.Path, "offset", cp.Offset)
+		t.add(f)
+	}
+}
+
+func (t *Tailer) inputByName(name string) *inputState {
+	for _, in := range t.inputs {
+		if in.Name == name {
+			return in
+		}
+	}
+	return nil
+}
+
+// findByKey opens the file of dir whose device and inode are key.
+func findByKey(dir string, key fileKey) (string, *os.File, os.FileInfo) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", nil, nil
+	}
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		fi, err := os.Stat(p)
+		if err != nil || !fi.Mode().IsRegular() || keyOf(fi) != key {
+			continue
+		}
+		file, err := os.Open(p)
+		if err != nil {
+			return "", nil, nil
+		}
+		return p, file, fi
+	}
+	return "", nil, nil
+}
+
+// Poll checks every followed file for rotation and truncation and reads
+// what was appended. It reports whether some file has more to read than
+// one poll takes, so the caller can poll again at once.
+func (t *Tailer) Poll() (more bool) {
+	now := t.now()
+	for i := 0; i < len(t.followers); i++ {
+		f := t.followers[i]
+		t.check(f)
+		busy := t.read(f)
+		more = more || busy
+		t.flushTimedOut(f, now)
+		if f.draining && !busy && now.Sub(f.lastData) >= t.opts.DrainGrace {
+			t.drop(f, true)
+			i--
+		}
+	}
+	t.limitOpen(now)
+	t.updateWatched()
+	return more
+}
+
+// check stats the path of f and handles rotation and truncation.
+func (t *Tailer) check(f *follower) {
+	if f.draining {
+		return
+	}
+	fi, err := os.Stat(f.path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			f.draining = true
+			delete(t.byPath, f.path)
+			if f.f == nil {
+				t.reopenRotated(f)
+			}
+		}
+		return
+	}
+	if keyOf(fi) != f.key {
+		// Renamed away (or deleted) and a new file created at the path: drain
+		// the old file; the next Scan follows the new one from its start.
+		f.draining = true
+		delete(t.byPath, f.path)
+		if f.f == nil {
+			t.reopenRotated(f)
+		}
+		if in := f.in; in != nil {
+			t.discover(in, f.path)
+		}
+		return
+	}
+	size := fi.Size()
+	changed := size != f.size || !fi.ModTime().Equal(f.mtime)
+	f.mtime = fi.ModTime()
+	if f.f == nil {
+		if size <= f.offset && !changed {
+			return
+		}
+		if !t.reopen(f) {
+			return
+		}
+	}
+	switch {
+	case size < f.offset:
+		t.truncated(f, size)
+	case changed && f.fp.n > 0:
+		if ok, err := f.fp.matches(f.f, size, t.fpBuf); err == nil && !ok {
+			// Truncated and written again past the old offset before we looked.
+			t.truncated(f, size)
+		}
+	}
+	f.size = size
+}
+
+// reopen opens f's path again after its descriptor was released, checking
+// it is still the same file.
+func (t *Tailer) reopen(f *follower) bool {
+	file, err := os.Open(f.path)
+	if err != nil {
+		return false
+	}
+	fi, err := file.Stat()
+	if err != nil || keyOf(fi) != f.key {
+		file.Close()
+		return false
+	}
+	f.f = file
+	t.open++
+	return true
+}
+
+// reopenRotated finds a released file that was rotated by its inode.
+func (t *Tailer) reopenRotated(f *follower) {
+	p, file, _ := findByKey(filepath.Dir(f.path), f.key)
+	if file == nil {
+		if f.size > f.offset {
+			t.lost(f, f.size-f.offset)
+		}
+		return
+	}
+	f.path, f.f = p, file
+	t.open++
+}
+
+// truncated handles a copytruncate rotation: the bytes between the offset
+// and the old end were copied to a sibling file (access.log.1), which is
+// read for them; only when no copy is found are they counted as lost.
+func (t *Tailer) truncated(f *follower, size int64) {
+	// Look for the copy even when the last stat saw nothing unread: data
+	// may have been appended, copied and truncated since.
+	if copyPath, ok := t.readCopy(f); ok {
+		t.log.Info("log file truncated; read the rest from its copy", "path", f.path, "copy", copyPath)
+	} else if f.size > f.offset {
+		t.lost(f, f.size-f.offset)
+		t.log.Warn("log file truncated before it was read to the end", "path", f.path, "lost_bytes", f.size-f.offset)
+	}
+	t.finishPending(f)
+	f.offset, f.partial, f.skipping, f.fp = 0, f.partial[:0], false, fingerprint{}
+	f.size = size
+}
+
+// readCopy looks in the file's directory for a copy (same fingerprint, at
+// least as long as the offset) and reads it from the offset to its end.
+func (t *Tailer) readCopy(f *follower) (string, bool) {
+	dir := filepath.Dir(f.path)
+	entries, err := os.ReadDir(dir)
+	if err != nil || f.fp.n == 0 {
+		return "", false
+	}
+	base := filepath.Base(f.path)
+	var best string
+	var bestTime time.Time
+	for _, e := range entries {
+		name := e.Name()
+		if name == base || !bytes.HasPrefix([]byte(name), []byte(base)) {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		fi, err := os.Stat(p)
+		if err != nil || !fi.Mode().IsRegular() || fi.Size() < f.offset {
+			continue
+		}
+		file, err := os.Open(p)
+		if err != nil {
+			continue
+		}
+		ok, _ := f.fp.matches(file, fi.Size(), t.fpBuf)
+		file.Close()
+		if ok && (best == "" || fi.ModTime().After(bestTime)) {
+			best, bestTime = p, fi.ModTime()
+		}
+	}
+	if best == "" {
+		return "", false
+	}
+	file, err := os.Open(best)
+	if err != nil {
+		return "", false
+	}
+	defer file.Close()
+	orig := f.f
+	f.f = file
+	for t.readFrom(f, 1<<62) {
+	}
+	f.f = orig
+	return best, true
+}
+
+func (t *Tailer) lost(f *follower, n int64) {
+	if n > 0 && f.in.lost != nil {
+		f.in.lost.Add(float64(n))
+	}
+}
+
+// read reads what was appended to f, up to a fair share per poll.
+func (t *Tailer) read(f *follower) (more bool) {
+	if f.f == nil {
+		return false
+	}
+	return t.readFrom(f, 4<<20)
+}
+
+// readFrom reads from f.f at f.offset, at most budget bytes, and reports
+// whether it stopped because of the budget.
+func (t *Tailer) readFrom(f *follower, budget int64) (more bool) {
+	for budget > 0 {
+		n, err := f.f.ReadAt(t.buf, f.offset)
+		if n > 0 {
+			if f.fp.n < fpMax && f.offset < fpMax {
+				// The fingerprint grows with the file's first bytes.
+				if fp, err := readFingerprint(f.f, f.offset+int64(n), t.fpBuf); err == nil {
+					f.fp = fp
+				}
+			}
+			t.consume(f, t.buf[:n])
+			f.offset += int64(n)
+			f.lastData = t.now()
+			budget -= int64(n)
+			if f.in.bytesRead != nil {
+				f.in.bytesRead.Add(float64(n))
+			}
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				t.log.Warn("read error", "path", f.path, "err", err)
+			}
+			return false
+		}
+		if n < len(t.buf) {
+			return false
+		}
+	}
+	return true
+}
+
+// lineLimit is the longest physical line kept: the message limit plus room
+// for CRI/docker framing; the decoder enforces the message limit itself.
+func lineLimit(in *inputState) int {
+	limit := in.MaxLineBytes
+	if limit <= 0 {
+		limit = DefaultMaxLineBytes
+	}
+	return limit + 64<<10
+}
+
+// consume splits data (read at f.offset) into lines.
+func (t *Tailer) consume(f *follower, data []byte) {
+	limit := lineLimit(f.in)
+	for start := 0; start < len(data); {
+		i := bytes.IndexByte(data[start:], '\n')
+		if i < 0 {
+			t.keepPartial(f, data[start:], f.offset+int64(start), limit)
+			return
+		}
+		end := start + i
+		if len(f.partial) > 0 || f.skipping {
+			truncated := f.skipping
+			t.keepPartial(f, data[start:end], f.offset+int64(start), limit)
+			truncated = truncated || f.skipping
+			t.emit(f, f.partial, f.partialAt, truncated)
+			f.partial, f.skipping = f.partial[:0], false
+		} else {
+			raw := data[start:end]
+			truncated := len(raw) > limit
+			if truncated {
+				raw = raw[:limit]
+			}
+			t.emit(f, raw, f.offset+int64(start), truncated)
+		}
+		start = end + 1
+	}
+}
+
+func (t *Tailer) keepPartial(f *follower, b []byte, at int64, limit int) {
+	if len(f.partial) == 0 && !f.skipping {
+		f.partialAt = at
+	}
+	room := limit - len(f.partial)
+	if len(b) > room {
+		b = b[:max(room, 0)]
+		f.skipping = true
+	}
+	f.partial = append(f.partial, b...)
+}
+
+// emit decodes one physical line and delivers the logical lines it completes.
+func (t *Tailer) emit(f *follower, raw []byte, offset int64, truncated bool) {
+	line := &t.line
+	done, reason := f.dec.Decode(raw, offset, line)
+	if truncated && reason == "" {
+		reason = ReasonTooLong
+	}
+	if reason != "" {
+		f.in.decodeError(reason)
+	}
+	if done {
+		t.assemble(f, line)
+	}
+}
+
+// assemble passes a decoded line through multiline joining, if configured.
+func (t *Tailer) assemble(f *follower, line *logline.Line) {
+	line.Input, line.Source = f.in.Name, f.path
+	if f.ml == nil {
+		t.deliver(f, line)
+		return
+	}
+	done, reason := f.ml.Add(line, t.now(), &t.mlOut)
+	if reason != "" {
+		f.in.decodeError(reason)
+	}
+	if done {
+		t.deliver(f, &t.mlOut)
+	}
+}
+
+func (t *Tailer) deliver(f *follower, line *logline.Line) {
+	line.Input, line.Source = f.in.Name, f.path
+	if f.in.linesRead != nil {
+		f.in.linesRead.Inc()
+	}
+	t.handler(line)
+}
+
+func (t *Tailer) flushTimedOut(f *follower, now time.Time) {
+	if f.ml != nil && f.ml.Flush(now, false, &t.mlOut) {
+		t.deliver(f, &t.mlOut)
+	}
+}
+
+// finishPending delivers what a file leaves unfinished when it ends
+// (rotated, truncated, dropped): a last line without '\n', CRI/docker
+// partials, a pending multiline record.
+func (t *Tailer) finishPending(f *follower) {
+	if len(f.partial) > 0 {
+		t.emit(f, f.partial, f.partialAt, f.skipping)
+		f.partial, f.skipping = f.partial[:0], false
+	}
+	for f.dec.Flush(&t.line) {
+		t.assemble(f, &t.line)
+	}
+	if f.ml != nil {
+		for f.ml.Flush(t.now(), true, &t.mlOut) {
+			t.deliver(f, &t.mlOut)
+		}
+	}
+}
+
+// drop stops following f; with finish, its unfinished lines are delivered.
+func (t *Tailer) drop(f *follower, finish bool) {
+	if finish {
+		t.finishPending(f)
+	}
+	if f.f != nil {
+		f.f.Close()
+		f.f = nil
+		t.open--
+	}
+	delete(t.byKey, f.key)
+	if t.byPath[f.path] == f {
+		delete(t.byPath, f.path)
+	}
+	t.followers = slices.DeleteFunc(t.followers, func(g *follower) bool { return g == f })
+}
+
+// limitOpen releases descriptors of idle, fully read files while more than
+// MaxOpenFiles are open.
+func (t *Tailer) limitOpen(now time.Time) {
+	if t.open <= t.opts.MaxOpenFiles {
+		return
+	}
+	idle := make([]*follower, 0, len(t.followers))
+	for _, f := range t.followers {
+		if f.f != nil && !f.draining && f.offset >= f.size && len(f.partial) == 0 && now.Sub(f.lastData) >= t.opts.IdleClose {
+			idle = append(idle, f)
+		}
+	}
+	slices.SortFunc(idle, func(a, b *follower) int { return a.lastData.Compare(b.lastData) })
+	for _, f := range idle {
+		if t.open <= t.opts.MaxOpenFiles {
+			break
+		}
+		f.f.Close()
+		f.f = nil
+		t.open--
+	}
+}
+
+func (t *Tailer) updateWatched() {
+	counts := map[*inputState]int{}
+	for _, f := range t.followers {
+		counts[f.in]++
+	}
+	for _, in := range t.inputs {
+		if in.watched != nil {
+			in.watched.Set(float64(counts[in]))
+		}
+	}
+}
+
+// Checkpoint saves every file's position (the start of the first line not
+// yet delivered) together with extra, the pipeline's own state as of the
+// same moment, in one atomic write.
+func (t *Tailer) Checkpoint(extra json.RawMessage) error {
+	if t.opts.StateDir == "" {
+		return nil
+	}
+	st := savedState{Extra: extra}
+	for _, f := range t.followers {
+		st.Files = append(st.Files, savedFile{
+			Path: f.path, Input: f.in.Name, Dev: f.key.dev, Ino: f.key.ino,
+			FPLen: f.fp.n, FPHash: f.fp.hash, Offset: f.checkpointOffset(), Size: max(f.size, f.offset),
+		})
+	}
+	// Entries of files not found yet (the first scan has not run) are kept.
+	for _, cp := range t.restored {
+		st.Files = append(st.Files, cp)
+	}
+	slices.SortFunc(st.Files, func(a, b savedFile) int { return cmp.Compare(a.Path, b.Path) })
+	if err := saveState(t.opts.StateDir, st); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
+}
+
+// checkpointOffset is the offset a restart resumes at: the start of the
+// oldest line that was read but not yet delivered.
+func (f *follower) checkpointOffset() int64 {
+	off := f.offset
+	if len(f.partial) > 0 || f.skipping {
+		off = min(off, f.partialAt)
+	}
+	if o, ok := f.dec.PendingOffset(); ok {
+		off = min(off, o)
+	}
+	if f.ml != nil {
+		if o, ok := f.ml.PendingOffset(); ok {
+			off = min(off, o)
+		}
+	}
+	return off
+}
+
+// Close releases all descriptors. Lines still pending (a record waiting
+// for its end) are not delivered: the checkpoint points before them, so the
+// next start reads them again.
+func (t *Tailer) Close() {
+	if t.closed {
+		return
+	}
+	t.closed = true
+	for _, f := range t.followers {
+		if f.f != nil {
+			f.f.Close()
+			f.f = nil
+		}
+	}
+	t.open = 0
+}
