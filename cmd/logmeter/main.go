@@ -17,6 +17,8 @@ var version = "dev"
 const usage = `usage: logmeter <command> [flags]
 
 commands:
+  run    --config FILE [--log.level LEVEL] [--log.format logfmt|json]
+         the node agent: follow log files, serve /metrics, /healthz, /readyz
   test   --rules FILE [--format auto|plain|cri|docker] [--explain] LOGFILE...
          read log files once through the rules and print the metrics
   check  --rules FILE...
@@ -47,6 +49,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	var err error
 	switch args[0] {
+	case "run":
+		err = cmdRun(args[1:], stdout, stderr)
 	case "test":
 		err = cmdTest(args[1:], stdout, stderr)
 	case "check":
@@ -56,7 +60,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "help", "--help", "-h", "-help":
 		fmt.Fprint(stdout, usage)
 	default:
-		fmt.Fprintf(stderr, "logmeter: unknown command %q (valid: test, check, version)\n", args[0])
+		fmt.Fprintf(stderr, "logmeter: unknown command %q (valid: run, test, check, version)\n", args[0])
 		return 2
 	}
 	if err == nil {

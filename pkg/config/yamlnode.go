@@ -16,6 +16,11 @@ type decoder struct {
 	file  string
 	lines []string // source lines, split the way the YAML scanner counts them
 	probs Problems
+
+	// env maps scalars whose text came, at least in part, from environment
+	// variables to those variables ("${A}, ${B}"). Messages about them
+	// name the variables instead of showing the value, which may be secret.
+	env map[*yaml.Node]string
 }
 
 func newDecoder(file string, data []byte) *decoder {
@@ -66,6 +71,24 @@ func isNull(n *yaml.Node) bool {
 	return n == nil || n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
 }
 
+// describe is the package function describe, except that a scalar from the
+// environment is described by its variables, never by its value.
+func (d *decoder) describe(n *yaml.Node) string {
+	if vars, ok := d.env[n]; ok {
+		return "a value from " + vars
+	}
+	return describe(n)
+}
+
+// quote returns v, the (decoded) value of scalar n, quoted for a message,
+// or, when n came from the environment, "(value from ${VAR})".
+func (d *decoder) quote(n *yaml.Node, v string) string {
+	if vars, ok := d.env[n]; ok {
+		return "(value from " + vars + ")"
+	}
+	return strconv.Quote(v)
+}
+
 // describe names what a node is, for "must be X, got Y" messages.
 func describe(n *yaml.Node) string {
 	switch {
@@ -100,7 +123,7 @@ type field struct {
 // says where the keys are ("in rule") in key messages.
 func (d *decoder) mapping(n *yaml.Node, what, ctx string, valid []string) ([]field, bool) {
 	if n.Kind != yaml.MappingNode {
-		d.addf(n, "%s must be a mapping, got %s", what, describe(n))
+		d.addf(n, "%s must be a mapping, got %s", what, d.describe(n))
 		return nil, false
 	}
 	first := make(map[string]*yaml.Node, len(n.Content)/2)
@@ -109,7 +132,7 @@ func (d *decoder) mapping(n *yaml.Node, what, ctx string, valid []string) ([]fie
 		k, v := resolve(n.Content[i]), resolve(n.Content[i+1])
 		switch {
 		case k.Kind != yaml.ScalarNode:
-			d.addf(k, "keys %s must be scalars, got %s", ctx, describe(k))
+			d.addf(k, "keys %s must be scalars, got %s", ctx, d.describe(k))
 			continue
 		case k.ShortTag() == "!!merge":
 			d.addf(k, "merge keys (<<) are not supported %s", ctx)
@@ -132,7 +155,7 @@ func (d *decoder) mapping(n *yaml.Node, what, ctx string, valid []string) ([]fie
 // sequence returns the items of list n, aliases resolved.
 func (d *decoder) sequence(n *yaml.Node, what string) ([]*yaml.Node, bool) {
 	if n.Kind != yaml.SequenceNode {
-		d.addf(n, "%s must be a list, got %s", what, describe(n))
+		d.addf(n, "%s must be a list, got %s", what, d.describe(n))
 		return nil, false
 	}
 	items := make([]*yaml.Node, len(n.Content))
@@ -146,7 +169,7 @@ func (d *decoder) sequence(n *yaml.Node, what string) ([]*yaml.Node, bool) {
 // written; null is refused, as are lists and mappings.
 func (d *decoder) str(n *yaml.Node, what string) (String, bool) {
 	if n.Kind != yaml.ScalarNode || isNull(n) {
-		d.addf(n, "%s must be a string, got %s", what, describe(n))
+		d.addf(n, "%s must be a string, got %s", what, d.describe(n))
 		return String{}, false
 	}
 	return d.stringOf(n), true
@@ -232,7 +255,7 @@ func quotedExtent(s string, quote byte) string {
 func (d *decoder) number(n *yaml.Node, what string) (float64, bool) {
 	var f float64
 	if n.Kind != yaml.ScalarNode || (n.ShortTag() != "!!int" && n.ShortTag() != "!!float") || n.Decode(&f) != nil {
-		d.addf(n, "%s must be a number, got %s", what, describe(n))
+		d.addf(n, "%s must be a number, got %s", what, d.describe(n))
 		return 0, false
 	}
 	return f, true
@@ -242,7 +265,7 @@ func (d *decoder) number(n *yaml.Node, what string) (float64, bool) {
 func (d *decoder) integer(n *yaml.Node, what string) (int64, bool) {
 	var i int64
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" || n.Decode(&i) != nil {
-		d.addf(n, "%s must be a whole number, got %s", what, describe(n))
+		d.addf(n, "%s must be a whole number, got %s", what, d.describe(n))
 		return 0, false
 	}
 	return i, true
@@ -252,7 +275,7 @@ func (d *decoder) integer(n *yaml.Node, what string) (int64, bool) {
 func (d *decoder) boolean(n *yaml.Node, what string) (bool, bool) {
 	var b bool
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(&b) != nil {
-		d.addf(n, "%s must be true or false, got %s", what, describe(n))
+		d.addf(n, "%s must be true or false, got %s", what, d.describe(n))
 		return false, false
 	}
 	return b, true

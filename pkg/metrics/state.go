@@ -18,9 +18,9 @@ import (
 // rate() sees no reset. Histograms and summaries are not restored (their
 // client_golang implementations cannot be preset); they start afresh.
 type State struct {
-	Rules []FamilyState  `json:"rules,omitempty"`
-	Self  []SelfSample   `json:"self,omitempty"`
-	Saved time.Time      `json:"saved"`
+	Rules []FamilyState `json:"rules,omitempty"`
+	Self  []SelfSample  `json:"self,omitempty"`
+	Saved time.Time     `json:"saved"`
 }
 
 // FamilyState is one rule metric. Signature changes when the metric's
