@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -516,7 +517,7 @@ func TestCheckUsageErrors(t *testing.T) {
 		args []string
 		want string // the whole stderr line, or its start when it ends in "..."
 	}{
-		{"no arguments", nil, "logmeter: check: no rule files given (use --rules FILE)"},
+		{"no arguments", nil, "logmeter: check: nothing to check (use --rules FILE or --config FILE)"},
 		{"missing file", []string{"--rules", "nothere.yaml"}, "logmeter: reading rule file: open nothere.yaml: ..."},
 		{"missing second file", []string{"--rules", "a.yaml", "nothere.yaml"}, "logmeter: reading rule file: open nothere.yaml: ..."},
 		{"glob without match", []string{"--rules", "nothere*.yaml"}, `logmeter: rules "nothere*.yaml": no file matches`},
@@ -548,5 +549,36 @@ func TestCheckUsageErrors(t *testing.T) {
 				t.Errorf("stderr = %q, want %q", got[0], tt.want)
 			}
 		})
+	}
+}
+
+// TestCheckConfig checks a daemon configuration together with the rule
+// files it names: problems of both come out as FILE:LINE:COL lines.
+func TestCheckConfig(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"rules/a.yaml":  validA,
+		"good.yaml":     "inputs:\n  - name: web\n    paths: [/var/log/nginx/access.log]\nrules: [rules/*.yaml]\n",
+		"bad.yaml":      "inputs:\n  - name: web\n    pathz: [x]\nrules: [rules/*.yaml]\n",
+		"badrules.yaml": "inputs:\n  - name: web\n    paths: [x]\nrules: [r2.yaml]\n",
+		"r2.yaml":       "rules:\n  - name: r\n    match: '%{NOPE}'\n",
+	})
+	t.Chdir(dir)
+	for _, c := range []struct {
+		cfg, stdout string
+		code        int
+		stderr      []string
+	}{
+		{cfg: "good.yaml", stdout: "configuration and 1 rule file(s) OK\n"},
+		{cfg: "bad.yaml", code: 1, stderr: []string{
+			`bad.yaml:2:5: input "web" is missing required key "paths"`,
+			`bad.yaml:3:5: unknown key "pathz" in input (valid: name, paths, exclude, format, start_at, max_line_bytes, multiline)`,
+		}},
+		{cfg: "badrules.yaml", code: 1, stderr: []string{`r2.yaml:3:13: unknown pattern %{NOPE}`}},
+	} {
+		stdout, stderr, code := runTest(t, "check", "--config", c.cfg)
+		if code != c.code || stdout != c.stdout || !slices.Equal(lines(stderr), c.stderr) {
+			t.Errorf("check --config %s: exit %d, stdout %q, stderr %q; want %d, %q, %q", c.cfg, code, stdout, lines(stderr), c.code, c.stdout, c.stderr)
+		}
 	}
 }
