@@ -294,12 +294,13 @@ func LoadDaemon(path string) (*Daemon, error) {
 
 // ParseDaemon decodes and validates the daemon config data read from path.
 // Environment references in scalar values are expanded with lookupEnv (see
-// expandEnv) after parsing, so positions stay those of the file; a plain
-// (unquoted) value is then typed by its expanded text, so `workers:
-// ${WORKERS}` is a number. Problems never show text that came from the
-// environment: they name the variables instead. The returned config is
-// never nil; when there are problems it holds what could be decoded.
-// Problems are sorted.
+// expandEnv) after parsing, so positions stay those of the file. A plain
+// (unquoted) value is then typed by its expanded text, so that `workers:
+// ${WORKERS}` is a number. Inside flow collections ({...} or [...]) a
+// reference must be quoted: YAML does not allow { or } in plain scalars
+// there. Problems never show text that came from the environment: they
+// name the variables instead. The returned config is never nil; when there
+// are problems it holds what could be decoded. Problems are sorted.
 func ParseDaemon(path string, data []byte, lookupEnv func(string) (string, bool)) (*Daemon, Problems) {
 	cfg := DefaultDaemon()
 	cfg.Path = path
@@ -369,21 +370,23 @@ func (d *decoder) expandTree(n *yaml.Node, at string, lookup func(string) (strin
 		out, vars, err := expandEnv(n.Value, lookup)
 		if err != nil {
 			d.addf(n, "%s: %v", cmp.Or(at, "value"), err)
-		}
-		if len(vars) == 0 {
 			return
 		}
-		refs := make([]string, len(vars))
-		for i, v := range vars {
-			refs[i] = "${" + v + "}"
+		if len(vars) > 0 {
+			refs := make([]string, len(vars))
+			for i, v := range vars {
+				refs[i] = "${" + v + "}"
+			}
+			d.env[n] = strings.Join(refs, ", ")
 		}
-		d.env[n] = strings.Join(refs, ", ")
+		if out == n.Value {
+			return
+		}
 		n.Value = out
-		if n.Style == 0 { // plain and untagged: type the value as if written here
+		if n.Style == 0 { // plain and untagged: type the text as if written here
 			n.Tag = ""
-			if t := n.ShortTag(); t != "!!null" {
-				n.Tag = t
-			} else {
+			n.Tag = n.ShortTag()
+			if n.Tag == "!!null" {
 				n.Tag = "!!str" // an empty or "null" value is still a string here
 			}
 		}
@@ -425,6 +428,7 @@ func (d *decoder) section(n *yaml.Node, what, ctx string, keys []keyFunc) (map[s
 }
 
 func (d *decoder) daemon(cfg *Daemon, root *yaml.Node) {
+	var kf map[string]field // the kubernetes keys given
 	present, ok := d.section(root, "a config file", "at top level", []keyFunc{
 		{"server", func(v *yaml.Node) { d.server(&cfg.Server, v) }},
 		{"inputs", func(v *yaml.Node) { cfg.Inputs = d.inputs(v) }},
@@ -435,7 +439,7 @@ func (d *decoder) daemon(cfg *Daemon, root *yaml.Node) {
 			}
 		}},
 		{"tail", func(v *yaml.Node) { d.tail(&cfg.Tail, v) }},
-		{"kubernetes", func(v *yaml.Node) { d.kubernetes(&cfg.Kubernetes, v) }},
+		{"kubernetes", func(v *yaml.Node) { kf = d.kubernetes(&cfg.Kubernetes, v) }},
 		{"forward", func(v *yaml.Node) { cfg.Forward = d.forward(v) }},
 	})
 	if !ok {
@@ -444,12 +448,8 @@ func (d *decoder) daemon(cfg *Daemon, root *yaml.Node) {
 
 	// Kubernetes settings that depend on others.
 	k := &cfg.Kubernetes
-	kf := map[string]field{}
-	if f, ok := present["kubernetes"]; ok && f.val.Kind == yaml.MappingNode {
-		kf = mappingFields(f.val)
-	}
 	if k.Enabled && k.NodeName.Value == "" {
-		if f, ok := kf["node_name"]; ok && !isNull(f.val) {
+		if f, ok := kf["node_name"]; ok {
 			if vars, env := d.env[f.val]; env {
 				d.addf(f.val, "kubernetes.node_name must not be empty when kubernetes.enabled is true (it comes from %s, which is empty or unset)", vars)
 			} else {
@@ -478,19 +478,6 @@ func (d *decoder) daemon(cfg *Daemon, root *yaml.Node) {
 			d.addf(root, "config has no inputs: add at least one under \"inputs\"")
 		}
 	}
-}
-
-// mappingFields returns the key/value pairs of mapping n by key, aliases
-// resolved, the first of duplicates winning; problems are left to mapping.
-func mappingFields(n *yaml.Node) map[string]field {
-	out := map[string]field{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := resolve(n.Content[i]), resolve(n.Content[i+1])
-		if _, dup := out[k.Value]; !dup && k.Kind == yaml.ScalarNode {
-			out[k.Value] = field{name: k.Value, key: k, val: v}
-		}
-	}
-	return out
 }
 
 func (d *decoder) server(s *Server, n *yaml.Node) {
@@ -750,8 +737,8 @@ func (d *decoder) tail(t *Tail, n *yaml.Node) {
 	})
 }
 
-func (d *decoder) kubernetes(k *Kubernetes, n *yaml.Node) {
-	d.section(n, "kubernetes", "in kubernetes", []keyFunc{
+func (d *decoder) kubernetes(k *Kubernetes, n *yaml.Node) map[string]field {
+	present, _ := d.section(n, "kubernetes", "in kubernetes", []keyFunc{
 		{"enabled", func(v *yaml.Node) { k.Enabled, _ = d.boolean(v, "kubernetes.enabled") }},
 		{"node_name", func(v *yaml.Node) { k.NodeName, _ = d.str(v, "kubernetes.node_name") }},
 		{"kubeconfig", func(v *yaml.Node) { k.Kubeconfig = d.optPath(v, "kubernetes.kubeconfig") }},
@@ -767,6 +754,7 @@ func (d *decoder) kubernetes(k *Kubernetes, n *yaml.Node) {
 			}
 		}},
 	})
+	return present
 }
 
 func (d *decoder) forward(n *yaml.Node) *Forward {

@@ -1,12 +1,14 @@
 package config
 
 import (
+	"errors"
 	"fmt"
-	"strings"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 )
 
 // flatten lists every exported field under v as "path = value" lines,
@@ -430,11 +432,9 @@ func TestParseDaemonEnv(t *testing.T) {
 				}
 			}},
 		{"required variable", minimal + "kubernetes:\n  enabled: true\n  node_name: ${NODE:?set NODE from the downward API}\n", []string{
-			`c.yaml:4:14: kubernetes.node_name: environment variable NODE is required but not set: set NODE from the downward API`,
-			`c.yaml:4:14: kubernetes.node_name must not be empty when kubernetes.enabled is true (it comes from ${NODE}, which is empty or unset)`}, nil},
+			`c.yaml:4:14: kubernetes.node_name: environment variable NODE is required but not set: set NODE from the downward API`}, nil},
 		{"required variable without message", "inputs:\n  - {name: a, paths: ['${D:?}']}\n", []string{
-			`c.yaml:2:23: inputs[0].paths[0]: environment variable D is required but not set`,
-			`c.yaml:2:23: an entry of paths must not be empty (it comes from ${D}, which is empty or unset)`}, nil},
+			`c.yaml:2:23: inputs[0].paths[0]: environment variable D is required but not set`}, nil},
 		{"bad references", minimal + "state_dir: '${DIR'\nrules: ['${1X}', '${DIR-x}']\n", []string{
 			`c.yaml:2:12: state_dir: unterminated ${ (write $$ for a literal $)`,
 			`c.yaml:3:9: rules[0]: invalid environment reference ${1X}: the variable name must match ^[A-Za-z_][A-Za-z0-9_]*$`,
@@ -444,34 +444,38 @@ func TestParseDaemonEnv(t *testing.T) {
 			"    paths: ['/${SECRET}[']\n" +
 			"    format: ${SECRET}\n" +
 			"    max_line_bytes: 5${SECRET}\n" + // 5
-			"    multiline: {start: '(${SECRET}', timeout: ${SECRET}}\n" +
-			"server: {listen: '${SECRET}'}\n" +
-			"kubernetes: {events_index: '${SECRET}', enabled: ${SECRET}}\n" +
+			"    multiline:\n" + // 6
+			"      start: (${SECRET}\n" +
+			"      timeout: ${SECRET}\n" +
+			"server: {listen: '${SECRET}'}\n" + // 9
+			"kubernetes:\n" + // 10
+			"  events_index: ${SECRET}\n" +
+			"  enabled: ${SECRET}\n" +
 			"forward:\n" +
-			"  elasticsearch:\n" + // 10
+			"  elasticsearch:\n" + // 14
 			"    urls: ['http://${SECRET}@es', '${SECRET}', 'http://es:${SECRET}', 'http://${SECRET}/?a']\n" +
 			"    captures_key: _${SECRET}\n" +
 			"    workers: ${SECRET}\n" +
 			"    template: {name: '%{${SECRET}}'}\n" +
-			"    buffer: {max_bytes: '${NUM}'}\n", // 15
+			"    buffer: {max_bytes: '${NUM}'}\n", // 19
 			[]string{
 				`c.yaml:2:11: invalid input name (value from ${SECRET}): must match ^[a-zA-Z_][a-zA-Z0-9_.-]*$`,
 				`c.yaml:3:13: invalid glob (value from ${SECRET}): syntax error in pattern`,
 				`c.yaml:4:13: unknown format (value from ${SECRET}) (valid: auto, plain, cri, docker)`,
 				`c.yaml:5:21: invalid max_line_bytes (value from ${SECRET}): ` + sizeHint,
-				`c.yaml:6:24: invalid multiline.start (value from ${SECRET}): missing closing )`,
-				`c.yaml:6:50: invalid multiline.timeout (value from ${SECRET}): want a duration such as 500ms, 10s or 5m`,
-				`c.yaml:7:18: invalid server.listen (value from ${SECRET}): want host:port, such as ":9144" or "127.0.0.1:9144"`,
-				`c.yaml:8:28: invalid kubernetes.events_index (value from ${SECRET}): ` + indexHint,
-				`c.yaml:8:50: kubernetes.enabled must be true or false, got a value from ${SECRET}`,
-				`c.yaml:11:12: an entry of forward.elasticsearch.urls must not hold credentials: use forward.elasticsearch.auth.username_file and password_file`,
-				`c.yaml:11:35: URL (value from ${SECRET}) must start with http:// or https://`,
-				`c.yaml:11:48: invalid URL (value from ${SECRET})`,
-				`c.yaml:11:71: URL (value from ${SECRET}) must not have a query or fragment`,
-				`c.yaml:12:19: invalid forward.elasticsearch.captures_key (value from ${SECRET}): want a dotted field name that does not start with _ nor with a field every document has (@timestamp, message, stream, log, kubernetes, host)`,
-				`c.yaml:13:14: forward.elasticsearch.workers must be a whole number, got a value from ${SECRET}`,
-				`c.yaml:14:23: invalid forward.elasticsearch.template.name (value from ${SECRET}): ` + indexHint,
-				`c.yaml:15:25: forward.elasticsearch.buffer.max_bytes must be at least batch.max_bytes`,
+				`c.yaml:7:14: invalid multiline.start (value from ${SECRET}): missing closing )`,
+				`c.yaml:8:16: invalid multiline.timeout (value from ${SECRET}): want a duration such as 500ms, 10s or 5m`,
+				`c.yaml:9:18: invalid server.listen (value from ${SECRET}): want host:port, such as ":9144" or "127.0.0.1:9144"`,
+				`c.yaml:11:17: invalid kubernetes.events_index (value from ${SECRET}): ` + indexHint,
+				`c.yaml:12:12: kubernetes.enabled must be true or false, got a value from ${SECRET}`,
+				`c.yaml:15:12: an entry of forward.elasticsearch.urls must not hold credentials: use forward.elasticsearch.auth.username_file and password_file`,
+				`c.yaml:15:35: URL (value from ${SECRET}) must start with http:// or https://`,
+				`c.yaml:15:48: invalid URL (value from ${SECRET})`,
+				`c.yaml:15:71: URL (value from ${SECRET}) must not have a query or fragment`,
+				`c.yaml:16:19: invalid forward.elasticsearch.captures_key (value from ${SECRET}): want a dotted field name that does not start with _ nor with a field every document has (@timestamp, message, stream, log, kubernetes, host)`,
+				`c.yaml:17:14: forward.elasticsearch.workers must be a whole number, got a value from ${SECRET}`,
+				`c.yaml:18:22: invalid forward.elasticsearch.template.name (value from ${SECRET}): ` + indexHint,
+				`c.yaml:19:25: forward.elasticsearch.buffer.max_bytes must be at least batch.max_bytes`,
 			}, nil},
 	}
 	for _, tt := range tests {
@@ -487,5 +491,131 @@ func TestParseDaemonEnv(t *testing.T) {
 				tt.check(t, cfg)
 			}
 		})
+	}
+}
+
+func TestParseDaemonDefaults(t *testing.T) {
+	cfg, probs := ParseDaemon("c.yaml", []byte("inputs:\n  - {name: a, paths: [/x]}\nforward:\n  elasticsearch: {urls: ['http://es:9200']}\n  "), nil)
+	if len(probs) > 0 {
+		t.Fatalf("unexpected problems:\n%v", probs)
+	}
+	want := DefaultDaemon()
+	want.Path = "c.yaml"
+	in := DefaultInput()
+	in.Pos = Pos{"c.yaml", 2, 5}
+	in.Name = String{Value: "a", Pos: Pos{"c.yaml", 2, 12}}
+	in.Paths = []String{{Value: "/x", Pos: Pos{"c.yaml", 2, 23}}}
+	want.Inputs = []Input{in}
+	es := DefaultElasticsearch()
+	es.Pos = Pos{"c.yaml", 4, 18}
+	es.URLs = []String{{Value: "http://es:9200", Pos: Pos{"c.yaml", 4, 26}}}
+	want.Forward = &Forward{Elasticsearch: es}
+	diffLines(t, flat(cfg), flat(want))
+
+	// The documented defaults.
+	d := DefaultDaemon()
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"listen", d.Server.Listen.Value, ":9144"},
+		{"state_dir", d.StateDir.Value, "/var/lib/logmeter"},
+		{"poll_interval", d.Tail.PollInterval, 250 * time.Millisecond},
+		{"scan_interval", d.Tail.ScanInterval, 10 * time.Second},
+		{"checkpoint_interval", d.Tail.CheckpointInterval, 5 * time.Second},
+		{"max_open_files", d.Tail.MaxOpenFiles, 1024},
+		{"read_chunk", d.Tail.ReadChunk, 256 * 1024},
+		{"events_index", d.Kubernetes.EventsIndex.Value, "k8s-events-%{+yyyy.MM.dd}"},
+		{"forward", d.Forward, (*Forward)(nil)},
+		{"format", DefaultInput().Format.Value, "auto"},
+		{"start_at", DefaultInput().StartAt.Value, "end"},
+		{"max_line_bytes", DefaultInput().MaxLineBytes, 256 * 1024},
+		{"max_lines", DefaultMultiline().MaxLines, 500},
+		{"multiline timeout", DefaultMultiline().Timeout, 2 * time.Second},
+		{"index", es.Index.Value, "logstash-%{+yyyy.MM.dd}"},
+		{"batch", es.Batch, Batch{5000, 5 << 20, time.Second}},
+		{"buffer", es.Buffer.MaxBytes, int64(1 << 30)},
+		{"when_full", es.Buffer.WhenFull.Value, "block"},
+		{"workers", es.Workers, 2},
+		{"gzip", es.Gzip, true},
+		{"timeout", es.Timeout, 30 * time.Second},
+		{"retry", es.Retry, Retry{500 * time.Millisecond, 30 * time.Second}},
+	}
+	for _, c := range checks {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("default %s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestLoadDaemon(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.yaml")
+	_, err := LoadDaemon(missing)
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), missing) || !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: got %v, want a one-line error naming %s", err, missing)
+	}
+
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("inputs:\n  - name: a\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadDaemon(bad)
+	var probs Problems
+	if !errors.As(err, &probs) || len(probs) != 1 || probs[0].Pos != (Pos{bad, 2, 5}) {
+		t.Fatalf("bad file: got %v, want one Problem at 2:5", err)
+	}
+	if cfg == nil || len(cfg.Inputs) != 1 || cfg.Inputs[0].Name.Value != "a" {
+		t.Errorf("bad file: partial result %+v", cfg)
+	}
+
+	// LoadDaemon reads the process environment.
+	t.Setenv("NODE_NAME", "node-7")
+	t.Setenv("ES_WORKERS", "3")
+	full := filepath.Join("testdata", "daemon", "full.yaml")
+	cfg, err = LoadDaemon(full)
+	if err != nil {
+		t.Fatalf("full.yaml: %v", err)
+	}
+	if cfg.Kubernetes.NodeName.Value != "node-7" || cfg.Forward.Elasticsearch.Workers != 3 || cfg.Path != full {
+		t.Errorf("full.yaml: node_name %q, workers %d, path %q", cfg.Kubernetes.NodeName.Value, cfg.Forward.Elasticsearch.Workers, cfg.Path)
+	}
+}
+
+// TestParseDaemonDesignExample parses the sketch of DESIGN.md (with real
+// file names for its "..." placeholders and one auth scheme).
+func TestParseDaemonDesignExample(t *testing.T) {
+	const sketch = `server: {listen: ":9144", web_config: ""}   # exporter-toolkit web config: TLS, basic auth
+inputs:
+  - name: containers
+    paths: ["/var/log/containers/*.log"]
+    exclude: ["*_kube-system_*"]
+    format: auto                 # auto | cri | docker | plain
+    start_at: end                # for files never seen before at first start: end | beginning
+    max_line_bytes: 256KiB       # longer lines are truncated and counted as decode errors
+    multiline: {start: '^\S', max_lines: 500, timeout: 2s}   # optional
+  - name: nginx
+    paths: ["/var/log/nginx/access.log"]
+    format: plain
+rules: ["/etc/logmeter/rules/*.yaml"]
+state_dir: /var/lib/logmeter     # checkpoints, forward buffer
+kubernetes: {enabled: true, node_name: "${NODE_NAME}"}
+forward:
+  elasticsearch:
+    urls: ["http://elasticsearch-logging:9200"]
+    index: "logstash-%{+yyyy.MM.dd}"   # the default; or a fixed name, or a data stream
+    auth: {username_file: /etc/es/user, password_file: /etc/es/password}
+    tls: {ca_file: /etc/es/ca.pem, insecure_skip_verify: false}
+    batch: {max_docs: 5000, max_bytes: 5MiB, max_wait: 1s}
+    buffer: {max_bytes: 1GiB, when_full: block}   # block (no loss) | drop_oldest (counted)
+`
+	cfg, probs := ParseDaemon("/etc/logmeter/config.yaml", []byte(sketch), envMap(map[string]string{"NODE_NAME": "n1"}))
+	if len(probs) > 0 {
+		t.Fatalf("unexpected problems:\n%v", probs)
+	}
+	if len(cfg.Inputs) != 2 || cfg.Inputs[0].Multiline == nil || cfg.Inputs[0].Multiline.Start.Value != `^\S` ||
+		cfg.Server.WebConfig.Value != "" || cfg.Kubernetes.NodeName.Value != "n1" ||
+		cfg.Forward.Elasticsearch.Auth.PasswordFile.Value != "/etc/es/password" {
+		t.Errorf("decoded %+v", cfg)
 	}
 }
