@@ -28,6 +28,7 @@ type Self struct {
 	SeriesDropped              *prometheus.CounterVec // metric
 	Series                     *prometheus.GaugeVec   // metric
 	FilesWatched               *prometheus.GaugeVec   // input
+	LagBytes                   *prometheus.GaugeVec   // input
 	RotationLostBytes          *prometheus.CounterVec // input
 	ForwardDocs                *prometheus.CounterVec // result
 	ForwardBufferBytes         prometheus.Gauge
@@ -58,6 +59,9 @@ func NewSelf(reg prometheus.Registerer, version, revision string) (*Self, error)
 		FilesWatched: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "logmeter_files_watched", Help: "Files currently followed.",
 		}, []string{"input"}),
+		LagBytes: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "logmeter_lag_bytes", Help: "Bytes appended to followed files and not read yet, per input.",
+		}, []string{"input"}),
 		RotationLostBytes:  counter("logmeter_rotation_lost_bytes_total", "Bytes that rotated away before they were read.", "input"),
 		ForwardDocs:        counter("logmeter_forward_docs_total", "Documents handled by the Elasticsearch forwarder, by result.", "result"),
 		ForwardBufferBytes: gauge("logmeter_forward_buffer_bytes", "Bytes waiting in the forward buffer."),
@@ -84,7 +88,7 @@ func NewSelf(reg prometheus.Registerer, version, revision string) (*Self, error)
 	}
 	for _, c := range []prometheus.Collector{
 		s.LinesRead, s.BytesRead, s.LinesMatched, s.LinesUnmatched, s.DecodeErrors,
-		s.ValueErrors, s.SeriesDropped, s.Series, s.FilesWatched, s.RotationLostBytes,
+		s.ValueErrors, s.SeriesDropped, s.Series, s.FilesWatched, s.LagBytes, s.RotationLostBytes,
 		s.ForwardDocs, s.ForwardBufferBytes, s.ForwardBulkDuration,
 		s.ConfigLastReloadSuccessful, s.BuildInfo,
 	} {

@@ -41,8 +41,10 @@ func (t *Tailer) Run(ctx context.Context, o RunOptions) error {
 	defer ckpt.Stop()
 	defer t.Close()
 
+	var lastScan time.Time
 	scanNow := func() {
 		t.Scan()
+		lastScan = t.now()
 		if o.Watcher != nil {
 			o.Watcher.Watch(t.Dirs())
 		}
@@ -63,6 +65,11 @@ func (t *Tailer) Run(ctx context.Context, o RunOptions) error {
 			return nil
 		case <-poll.C:
 		case <-o.Wake:
+			// Events also announce new files: look for them, at most once
+			// a second (a busy directory sends a stream of events).
+			if t.now().Sub(lastScan) >= time.Second {
+				scanNow()
+			}
 		case <-scan.C:
 			scanNow()
 		case f := <-o.Do:

@@ -91,7 +91,7 @@ type Tailer struct {
 type inputState struct {
 	Input
 	linesRead, bytesRead, lost prometheus.Counter
-	watched                    prometheus.Gauge
+	watched, lag               prometheus.Gauge
 	decodeErrs                 map[string]prometheus.Counter
 	self                       *metrics.Self
 }
@@ -200,6 +200,7 @@ func (t *Tailer) SetInputs(inputs []Input) {
 			st.bytesRead = s.BytesRead.WithLabelValues(in.Name)
 			st.lost = s.RotationLostBytes.WithLabelValues(in.Name)
 			st.watched = s.FilesWatched.WithLabelValues(in.Name)
+			st.lag = s.LagBytes.WithLabelValues(in.Name)
 		}
 		t.inputs = append(t.inputs, st)
 	}
@@ -789,14 +790,20 @@ func (t *Tailer) limitOpen(now time.Time) {
 	}
 }
 
+// updateWatched sets the per-input gauges: files followed, and bytes they
+// have that were not read yet (as of the last stat). Per-input sums keep
+// the cardinality bounded however many files there are.
 func (t *Tailer) updateWatched() {
 	counts := map[*inputState]int{}
+	lag := map[*inputState]int64{}
 	for _, f := range t.followers {
 		counts[f.in]++
+		lag[f.in] += max(f.size-f.offset, 0)
 	}
 	for _, in := range t.inputs {
 		if in.watched != nil {
 			in.watched.Set(float64(counts[in]))
+			in.lag.Set(float64(lag[in]))
 		}
 	}
 }
