@@ -14,7 +14,16 @@ type Line struct {
 	Input  string    // name of the configured input that produced the line
 	Source string    // path of the file the line was read from
 	Offset int64     // byte offset in Source of the first physical line
+	File   FileRef   // which file, independently of its name
 	Kube   *Kube     // pod metadata; nil when unknown
+}
+
+// FileRef identifies the file a line came from across renames and
+// restarts: device and inode, plus a hash of the file's first line, which
+// tells apart files that reuse an inode. With Offset it names a line
+// uniquely, which makes retried deliveries idempotent.
+type FileRef struct {
+	Dev, Ino, Head uint64
 }
 
 // Kube is the Kubernetes metadata of the container that wrote a line.

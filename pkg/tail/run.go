@@ -22,6 +22,14 @@ type RunOptions struct {
 	// Watcher, when set, is told which directories to watch after scans;
 	// its Wake channel should be passed as Wake.
 	Watcher *Watcher
+	// AfterPoll runs after each round of reading (e.g. to flush a batch
+	// that waited long enough).
+	AfterPoll func()
+	// BeforeCheckpoint runs before each checkpoint; when it reports false
+	// the checkpoint is skipped (e.g. deliveries not confirmed yet). The
+	// last one, at shutdown, gets FinalTimeout to finish.
+	BeforeCheckpoint func(ctx context.Context) bool
+	FinalTimeout     time.Duration
 }
 
 // Run follows files until ctx is done, then writes a last checkpoint and
@@ -50,19 +58,30 @@ func (t *Tailer) Run(ctx context.Context, o RunOptions) error {
 		}
 	}
 	scanNow()
+	checkpoint := func(ctx context.Context) error {
+		if o.BeforeCheckpoint != nil && !o.BeforeCheckpoint(ctx) {
+			return nil
+		}
+		return t.Checkpoint(extra())
+	}
 	for {
 		for t.Poll() {
 			// A file had more than one poll's share: go on unless asked to stop.
 			if ctx.Err() != nil {
 				break
 			}
+			if o.AfterPoll != nil {
+				o.AfterPoll()
+			}
+		}
+		if o.AfterPoll != nil {
+			o.AfterPoll()
 		}
 		select {
 		case <-ctx.Done():
-			if err := t.Checkpoint(extra()); err != nil {
-				return err
-			}
-			return nil
+			final, cancel := context.WithTimeout(context.Background(), max(o.FinalTimeout, time.Second))
+			defer cancel()
+			return checkpoint(final)
 		case <-poll.C:
 		case <-o.Wake:
 			// Events also announce new files: look for them, at most once
@@ -76,7 +95,7 @@ func (t *Tailer) Run(ctx context.Context, o RunOptions) error {
 			f()
 			scanNow()
 		case <-ckpt.C:
-			if err := t.Checkpoint(extra()); err != nil {
+			if err := checkpoint(ctx); err != nil {
 				t.log.Error("checkpoint failed", "err", err)
 			}
 		}

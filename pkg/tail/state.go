@@ -36,8 +36,8 @@ type savedFile struct {
 
 // loadState reads the checkpoint. A missing file is not an error: it is
 // the first start (found is false).
-func loadState(dir string) (st savedState, found bool, err error) {
-	data, err := os.ReadFile(filepath.Join(dir, stateFile))
+func loadState(dir, name string) (st savedState, found bool, err error) {
+	data, err := os.ReadFile(filepath.Join(dir, name))
 	if errors.Is(err, fs.ErrNotExist) {
 		return savedState{}, false, nil
 	}
@@ -45,10 +45,10 @@ func loadState(dir string) (st savedState, found bool, err error) {
 		return savedState{}, false, fmt.Errorf("read checkpoint: %w", err)
 	}
 	if err := json.Unmarshal(data, &st); err != nil {
-		return savedState{}, true, fmt.Errorf("checkpoint %s is corrupt: %w", filepath.Join(dir, stateFile), err)
+		return savedState{}, true, fmt.Errorf("checkpoint %s is corrupt: %w", filepath.Join(dir, name), err)
 	}
 	if st.Version != stateVersion {
-		return savedState{}, true, fmt.Errorf("checkpoint %s has version %d, want %d", filepath.Join(dir, stateFile), st.Version, stateVersion)
+		return savedState{}, true, fmt.Errorf("checkpoint %s has version %d, want %d", filepath.Join(dir, name), st.Version, stateVersion)
 	}
 	return st, true, nil
 }
@@ -56,7 +56,7 @@ func loadState(dir string) (st savedState, found bool, err error) {
 // saveState writes the checkpoint atomically: a temporary file is written
 // and synced, renamed over the old one, and the directory synced, so a
 // crash leaves either the old or the new checkpoint, never a mix.
-func saveState(dir string, st savedState) error {
+func saveState(dir, name string, st savedState) error {
 	st.Version = stateVersion
 	data, err := json.Marshal(st)
 	if err != nil {
@@ -65,7 +65,7 @@ func saveState(dir string, st savedState) error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("create state directory: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, stateFile+".*.tmp")
+	tmp, err := os.CreateTemp(dir, name+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("write checkpoint: %w", err)
 	}
@@ -81,7 +81,7 @@ func saveState(dir string, st savedState) error {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("write checkpoint: %w", err)
 	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, stateFile)); err != nil {
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
 		return fmt.Errorf("replace checkpoint: %w", err)
 	}
 	d, err := os.Open(dir)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -55,6 +56,12 @@ type Options struct {
 	Clock      func() time.Time
 	Logger     *slog.Logger
 	Self       *metrics.Self // may be nil
+	// StateFile is the checkpoint's name in StateDir (default
+	// positions.json); a second Tailer over the same files, such as the
+	// forwarder's, keeps its own.
+	StateFile string
+	// OnLost, when set, hears of bytes that rotated away unread.
+	OnLost func(input string, bytes int64)
 }
 
 // Handler receives every delivered line, in the Tailer's goroutine. The line
@@ -123,6 +130,8 @@ type follower struct {
 	dec       *Decoder
 	ml        *Multiline
 
+	head     uint64 // hash of the first line, once known (see logline.FileRef)
+	headOK   bool
 	size     int64 // at the last stat
 	mtime    time.Time
 	lastData time.Time
@@ -151,6 +160,9 @@ func New(opts Options, h Handler) (*Tailer, error) {
 	if opts.DrainGrace <= 0 {
 		opts.DrainGrace = 5 * time.Second
 	}
+	if opts.StateFile == "" {
+		opts.StateFile = stateFile
+	}
 	t := &Tailer{
 		opts:     opts,
 		handler:  h,
@@ -165,7 +177,7 @@ func New(opts Options, h Handler) (*Tailer, error) {
 	t.SetInputs(opts.Inputs)
 	t.firstStart = true
 	if opts.StateDir != "" {
-		st, found, err := loadState(opts.StateDir)
+		st, found, err := loadState(opts.StateDir, opts.StateFile)
 		if err != nil {
 			t.log.Error("ignoring checkpoint", "err", err)
 		}
@@ -378,7 +390,7 @@ func (t *Tailer) recoverRotated() {
 			if cp.Size > cp.Offset {
 				t.log.Warn("log file rotated away while not running; its unread bytes are lost",
 					"path", cp.Path, "bytes", cp.Size-cp.Offset)
-				in.lost.Add(float64(cp.Size - cp.Offset))
+				t.lostBytes(in, cp.Size-cp.Offset)
 			}
 			continue
 		}
@@ -540,6 +552,7 @@ func (t *Tailer) truncated(f *follower, size int64) {
 	}
 	t.finishPending(f)
 	f.offset, f.partial, f.skipping, f.fp = 0, f.partial[:0], false, fingerprint{}
+	f.headOK = false // new content, new first line
 	f.size = size
 }
 
@@ -591,8 +604,18 @@ func (t *Tailer) readCopy(f *follower) (string, bool) {
 }
 
 func (t *Tailer) lost(f *follower, n int64) {
-	if n > 0 && f.in.lost != nil {
-		f.in.lost.Add(float64(n))
+	t.lostBytes(f.in, n)
+}
+
+func (t *Tailer) lostBytes(in *inputState, n int64) {
+	if n <= 0 {
+		return
+	}
+	if in.lost != nil {
+		in.lost.Add(float64(n))
+	}
+	if t.opts.OnLost != nil {
+		t.opts.OnLost(in.Name, n)
 	}
 }
 
@@ -720,6 +743,10 @@ func (t *Tailer) assemble(f *follower, line *logline.Line) {
 
 func (t *Tailer) deliver(f *follower, line *logline.Line) {
 	line.Input, line.Source = f.in.Name, f.path
+	if !f.headOK {
+		f.head, f.headOK = t.headHash(f)
+	}
+	line.File = logline.FileRef{Dev: f.key.dev, Ino: f.key.ino, Head: f.head}
 	if f.in.linesRead != nil {
 		f.in.linesRead.Inc()
 	}
@@ -827,7 +854,7 @@ func (t *Tailer) Checkpoint(extra json.RawMessage) error {
 		st.Files = append(st.Files, cp)
 	}
 	slices.SortFunc(st.Files, func(a, b savedFile) int { return cmp.Compare(a.Path, b.Path) })
-	if err := saveState(t.opts.StateDir, st); err != nil {
+	if err := saveState(t.opts.StateDir, t.opts.StateFile, st); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	return nil
@@ -866,4 +893,36 @@ func (t *Tailer) Close() {
 		}
 	}
 	t.open = 0
+}
+
+// headHash hashes the file's first line (at most fpMax bytes of it). It is
+// read from the file, not from the delivered text, so it is the same
+// whether the file is read from its start or resumed at a checkpoint.
+func (t *Tailer) headHash(f *follower) (uint64, bool) {
+	if f.f == nil {
+		return 0, false
+	}
+	n, err := f.f.ReadAt(t.fpBuf, 0)
+	if n == 0 && err != nil {
+		return 0, false
+	}
+	b := t.fpBuf[:n]
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		b = b[:i]
+	} else if n < fpMax {
+		return 0, false // the first line is not complete yet
+	}
+	h := fnv.New64a()
+	h.Write(b)
+	return h.Sum64(), true
+}
+
+// Lag is the number of bytes in followed files not read yet, as of the
+// last look at their sizes.
+func (t *Tailer) Lag() int64 {
+	var n int64
+	for _, f := range t.followers {
+		n += max(f.size-f.offset, 0)
+	}
+	return n
 }
