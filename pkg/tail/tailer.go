@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -82,6 +83,7 @@ type Tailer struct {
 	byKey     map[fileKey]*follower
 	byPath    map[string]*follower // the live (not draining) follower of a path
 
+	gone       map[fileKey]time.Time // files let go recently: not to be taken for new generations
 	firstStart bool                  // no checkpoint existed: start_at applies
 	scanned    bool                  // the first scan has run
 	restored   map[fileKey]savedFile // checkpoint entries not yet matched to a file
@@ -130,12 +132,14 @@ type follower struct {
 	dec       *Decoder
 	ml        *Multiline
 
-	head     uint64 // hash of the first line, once known (see logline.FileRef)
+	found    time.Time // when it was first followed
+	head     uint64    // hash of the first line, once known (see logline.FileRef)
 	headOK   bool
 	size     int64 // at the last stat
 	mtime    time.Time
 	lastData time.Time
 	draining bool // the path names another file now, or none: read to the end, then drop
+	wasLive  bool // it was followed under its path before being rotated away
 }
 
 // New returns a Tailer that delivers lines to h. It reads the checkpoint in
@@ -171,6 +175,7 @@ func New(opts Options, h Handler) (*Tailer, error) {
 		byKey:    map[fileKey]*follower{},
 		byPath:   map[string]*follower{},
 		restored: map[fileKey]savedFile{},
+		gone:     map[fileKey]time.Time{},
 		buf:      make([]byte, opts.ReadChunk),
 		fpBuf:    make([]byte, fpMax),
 	}
@@ -315,6 +320,7 @@ func (t *Tailer) newFollower(in *inputState, p string, key fileKey, file *os.Fil
 		size:     fi.Size(),
 		mtime:    fi.ModTime(),
 		lastData: t.now(),
+		found:    t.now(),
 	}
 }
 
@@ -329,15 +335,16 @@ func newMultilineFor(c *MultilineConfig) *Multiline {
 func (t *Tailer) startOffset(f *follower, size int64) int64 {
 	if cp, ok := t.restored[f.key]; ok {
 		delete(t.restored, f.key)
-		if ok, _ := fingerprintOf(cp).matches(f.f, size, t.fpBuf); !ok {
-			return 0 // same inode, other content: the inode was reused
+		same, _ := fingerprintOf(cp).matches(f.f, size, t.fpBuf)
+		if same && cp.Offset <= size {
+			return cp.Offset
 		}
-		if cp.Offset > size {
-			// Truncated while logmeter was down.
+		// Truncated (copytruncate) or replaced (inode reused) while logmeter
+		// was not running: the unread rest may live on in a copy.
+		if !t.followCopy(f.in, f.path, cp) {
 			t.lost(f, cp.Size-cp.Offset)
-			return 0
 		}
-		return cp.Offset
+		return 0
 	}
 	if !t.scanned && t.firstStart && f.in.StartAt == StartAtEnd {
 		return t.afterLastNewline(f.f, size)
@@ -346,6 +353,110 @@ func (t *Tailer) startOffset(f *follower, size int64) int64 {
 }
 
 func fingerprintOf(cp savedFile) fingerprint { return fingerprint{n: cp.FPLen, hash: cp.FPHash} }
+
+// followCopy looks next to path for a file that starts like the
+// checkpointed one and is at least as long as its offset (the copy of a
+// copytruncate, or the file itself under a rotated name) and follows it
+// from the checkpoint to its end.
+func (t *Tailer) followCopy(in *inputState, path string, cp savedFile) bool {
+	if cp.FPLen == 0 {
+		return false // nothing to recognise it by
+	}
+	dir, base := filepath.Dir(path), filepath.Base(path)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if e.Name() == base || !strings.HasPrefix(e.Name(), base) || compressed(e.Name()) {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		fi, err := os.Stat(p)
+		if err != nil || !fi.Mode().IsRegular() || fi.Size() < cp.Offset || t.byKey[keyOf(fi)] != nil {
+			continue
+		}
+		file, err := os.Open(p)
+		if err != nil {
+			continue
+		}
+		if ok, _ := fingerprintOf(cp).matches(file, fi.Size(), t.fpBuf); !ok {
+			file.Close()
+			continue
+		}
+		g := t.newFollower(in, p, keyOf(fi), file, fi)
+		g.fp, g.offset, g.draining = fingerprintOf(cp), cp.Offset, true
+		t.log.Info("reading the rest of a file from its copy", "path", path, "copy", p, "offset", cp.Offset)
+		t.add(g)
+		return true
+	}
+	return false
+}
+
+// findGenerations follows files that appeared next to f's path after f was
+// found and were rotated away before a scan saw them at the path (several
+// rotations within one scan interval). Compressed files, files followed or
+// let go already, and copies of followed files are not taken.
+func (t *Tailer) findGenerations(f *follower) {
+	dir, base := filepath.Dir(f.path), filepath.Base(f.path)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if name == base || !strings.HasPrefix(name, base) || compressed(name) {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		fi, err := os.Stat(p)
+		if err != nil || !fi.Mode().IsRegular() || !fi.ModTime().After(f.found) {
+			continue
+		}
+		key := keyOf(fi)
+		if _, gone := t.gone[key]; gone || t.byKey[key] != nil {
+			continue
+		}
+		file, err := os.Open(p)
+		if err != nil {
+			continue
+		}
+		fp, err := readFingerprint(file, fi.Size(), t.fpBuf)
+		if err != nil || t.isCopy(dir, fp, file, fi.Size()) {
+			file.Close()
+			continue
+		}
+		g := t.newFollower(f.in, p, key, file, fi)
+		g.fp, g.draining = fp, true
+		t.log.Info("reading a log generation rotated before it was seen", "path", p)
+		t.add(g)
+	}
+}
+
+// isCopy reports whether the file starts like a followed file of dir (a
+// copytruncate copy, whose content logmeter reads from the original).
+func (t *Tailer) isCopy(dir string, fp fingerprint, file *os.File, size int64) bool {
+	for _, g := range t.followers {
+		if g.fp.n == 0 || filepath.Dir(g.path) != dir {
+			continue
+		}
+		if ok, _ := g.fp.matches(file, size, t.fpBuf); ok {
+			return true
+		}
+	}
+	return fp.n == 0
+}
+
+// compressed reports names of rotated files that were compressed: their
+// content is not log text any more.
+func compressed(name string) bool {
+	for _, ext := range []string{".gz", ".bz2", ".xz", ".zst", ".zip", ".lz4"} {
+		if strings.HasSuffix(name, ext) {
+			return true
+		}
+	}
+	return false
+}
 
 // afterLastNewline returns the offset just after the last '\n' before size,
 // so that starting at the end never begins in the middle of a line.
@@ -453,36 +564,38 @@ func (t *Tailer) Poll() (more bool) {
 	}
 	t.limitOpen(now)
 	t.updateWatched()
+	for k, at := range t.gone {
+		if now.Sub(at) > 10*time.Minute {
+			delete(t.gone, k)
+		}
+	}
 	return more
 }
 
 // check stats the path of f and handles rotation and truncation.
 func (t *Tailer) check(f *follower) {
 	if f.draining {
+		// The path was rotated away from this file: follow whatever file
+		// appears there now, without waiting for the next scan.
+		if f.wasLive && t.byPath[f.path] == nil {
+			if _, err := os.Stat(f.path); err == nil {
+				t.discover(f.in, f.path)
+			}
+		}
 		return
 	}
 	fi, err := os.Stat(f.path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			f.draining = true
-			delete(t.byPath, f.path)
-			if f.f == nil {
-				t.reopenRotated(f)
-			}
+			t.rotated(f)
 		}
 		return
 	}
 	if keyOf(fi) != f.key {
-		// Renamed away (or deleted) and a new file created at the path: drain
-		// the old file; the next Scan follows the new one from its start.
-		f.draining = true
-		delete(t.byPath, f.path)
-		if f.f == nil {
-			t.reopenRotated(f)
-		}
-		if in := f.in; in != nil {
-			t.discover(in, f.path)
-		}
+		// Renamed away (or deleted) and a new file created at the path:
+		// drain the old file and follow the new one from its start.
+		t.rotated(f)
+		t.discover(f.in, f.path)
 		return
 	}
 	size := fi.Size()
@@ -506,6 +619,16 @@ func (t *Tailer) check(f *follower) {
 		}
 	}
 	f.size = size
+}
+
+// rotated handles f's path no longer naming f's file.
+func (t *Tailer) rotated(f *follower) {
+	f.draining, f.wasLive = true, true
+	delete(t.byPath, f.path)
+	if f.f == nil {
+		t.reopenRotated(f)
+	}
+	t.findGenerations(f)
 }
 
 // reopen opens f's path again after its descriptor was released, checking
@@ -552,7 +675,8 @@ func (t *Tailer) truncated(f *follower, size int64) {
 	}
 	t.finishPending(f)
 	f.offset, f.partial, f.skipping, f.fp = 0, f.partial[:0], false, fingerprint{}
-	f.headOK = false // new content, new first line
+	f.headOK = false  // new content, new first line
+	f.found = t.now() // older copies are not new generations of it
 	f.size = size
 }
 
@@ -595,6 +719,9 @@ func (t *Tailer) readCopy(f *follower) (string, bool) {
 		return "", false
 	}
 	defer file.Close()
+	if fi, err := file.Stat(); err == nil {
+		t.gone[keyOf(fi)] = t.now() // read: not a generation of its own later
+	}
 	orig := f.f
 	f.f = file
 	for t.readFrom(f, 1<<62) {
@@ -788,6 +915,7 @@ func (t *Tailer) drop(f *follower, finish bool) {
 		t.open--
 	}
 	delete(t.byKey, f.key)
+	t.gone[f.key] = t.now()
 	if t.byPath[f.path] == f {
 		delete(t.byPath, f.path)
 	}

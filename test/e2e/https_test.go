@@ -1,0 +1,140 @@
+package e2e
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// selfSigned writes a certificate for 127.0.0.1 and its key to dir and
+// returns their paths and a pool that trusts the certificate.
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "logmeter e2e"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+// TestHTTPSBasicAuth serves /metrics over TLS with basic auth from an
+// exporter-toolkit web config.
+func TestHTTPSBasicAuth(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, pool := selfSigned(t, dir)
+	const user, password = "prometheus", "s3cret-Passw0rd"
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	webConfig := filepath.Join(dir, "web.yaml")
+	web := fmt.Sprintf("tls_server_config:\n  cert_file: %q\n  key_file: %q\nbasic_auth_users:\n  %s: %q\n", certFile, keyFile, user, hash)
+	if err := os.WriteFile(webConfig, []byte(web), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	logPath := filepath.Join(dir, "access.log")
+	cfg := writeConfig(t, dir, daemonConfig{Listen: addr, WebConfig: webConfig, LogPath: logPath,
+		Rules: nginxRules(), StateDir: filepath.Join(dir, "state")})
+	w, err := newLogWriter(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.close()
+	if err := w.write(100); err != nil {
+		t.Fatal(err)
+	}
+	client := tlsClient(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})
+	d := startDaemon(t, cfg, "https://"+addr, client, [2]string{user, password})
+	want := w.snapshot()
+	d.waitLines(want.lines, 10*time.Second)
+
+	ms := d.scrape() // fails the test unless 200
+	compareCounts(t, "nginx_http_requests_total over HTTPS", ms.byLabels("nginx_http_requests_total", "method", "status"), want.requests)
+
+	for _, c := range []struct {
+		name string
+		auth [2]string
+		want int
+	}{
+		{"wrong password", [2]string{user, password + "x"}, http.StatusUnauthorized},
+		{"unknown user", [2]string{"admin", password}, http.StatusUnauthorized},
+		{"no credentials", [2]string{}, http.StatusUnauthorized},
+	} {
+		probe := *d
+		probe.auth = c.auth
+		code, body, err := probe.get("/metrics")
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if code != c.want {
+			t.Errorf("%s: status %d, want %d", c.name, code, c.want)
+		}
+		if strings.Contains(string(body), "nginx_http_requests_total") {
+			t.Errorf("%s: the response holds metrics", c.name)
+		}
+	}
+
+	// Plain HTTP on the TLS port gets no metrics.
+	plain := &http.Client{Timeout: 5 * time.Second}
+	resp, err := plain.Get("http://" + addr + "/metrics")
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Errorf("plain HTTP on the TLS port: status 200")
+		}
+	}
+	// A client that does not trust the certificate is refused.
+	untrusting := tlsClient(&tls.Config{MinVersion: tls.VersionTLS12})
+	if resp, err := untrusting.Get("https://" + addr + "/metrics"); err == nil {
+		resp.Body.Close()
+		t.Errorf("a client without the self-signed CA connected (status %d)", resp.StatusCode)
+	}
+}
