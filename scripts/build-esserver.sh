@@ -3,7 +3,7 @@
 # cache directory outside the repository and prints the binary's path.
 #
 # The cache key covers the pinned zincsearch version, the Go version and
-# target, and every source file of test/esserver, so a build happens only
+# target, this script, and every source file of test/esserver, so a build happens only
 # when one of those changes. Override the cache base with ESSERVER_CACHE_DIR
 # (default: ${XDG_CACHE_HOME:-$HOME/.cache}/logmeter).
 #
@@ -25,6 +25,8 @@ fi
 src_hash=$(
 	{
 		echo "$zinc_version $go_version"
+		# This script's build flags are part of the key too.
+		$hash_cmd ../../scripts/build-esserver.sh | cut -d' ' -f1
 		find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) -print |
 			LC_ALL=C sort | while read -r f; do
 				echo "$f $($hash_cmd "$f" | cut -d' ' -f1)"
@@ -46,7 +48,7 @@ if [ ! -x "$bin" ]; then
 		echo "build-esserver: building $bin (zincsearch $zinc_version; the first build takes a few minutes)" >&2
 		start=$(date +%s)
 		tmp="$bin.tmp.$$"
-		go build -trimpath -o "$tmp" . >&2
+		go build -trimpath -ldflags="-s -w" -o "$tmp" . >&2
 		mv -f "$tmp" "$bin"
 		echo "build-esserver: built in $(($(date +%s) - start))s" >&2
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/logmeter/logmeter/pkg/config"
+	"github.com/logmeter/logmeter/pkg/forward"
 	"github.com/logmeter/logmeter/pkg/logline"
 	"github.com/logmeter/logmeter/pkg/metrics"
 	"github.com/logmeter/logmeter/pkg/server"
@@ -95,6 +97,10 @@ type daemon struct {
 	tailer *tail.Tailer
 	tailDo chan func()
 
+	fwd   *forward.Forwarder // nil without forward.elasticsearch
+	fwdDo chan func()
+	caps  *captureRunner
+
 	mu      sync.Mutex // guards watched
 	watched map[string]fileStamp
 	ready   chan struct{}
@@ -110,6 +116,7 @@ func newDaemon(cfgPath string, log *slog.Logger) (*daemon, error) {
 		log:     log,
 		promReg: prometheus.NewRegistry(),
 		tailDo:  make(chan func()),
+		fwdDo:   make(chan func()),
 		ready:   make(chan struct{}),
 	}
 	d.promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -146,6 +153,10 @@ func newDaemon(cfgPath string, log *slog.Logger) (*daemon, error) {
 		} else {
 			log.Info("restored metric state", "series", prog.Restore(st), "saved", st.Saved)
 		}
+	}
+	d.caps = &captureRunner{runner: prog.NewRunner()}
+	if d.fwd, err = newForwarder(cfg, d.caps, d.self, log, d.fwdDo); err != nil {
+		return nil, err
 	}
 	d.self.ConfigLastReloadSuccessful.Set(1)
 	d.watched = d.stampFiles()
@@ -216,6 +227,12 @@ func (d *daemon) run(ctx context.Context, hup <-chan os.Signal, shutdownTimeout 
 	}
 	tailDone := make(chan error, 1)
 	go func() { tailDone <- d.tailer.Run(ctx, ro) }()
+	fwdDone := make(chan error, 1)
+	if d.fwd != nil {
+		go func() { fwdDone <- d.fwd.Run(ctx) }()
+	} else {
+		fwdDone <- nil
+	}
 	close(d.ready)
 
 	wg.Go(func() {
@@ -238,10 +255,14 @@ func (d *daemon) run(ctx context.Context, hup <-chan os.Signal, shutdownTimeout 
 	<-ctx.Done()
 	d.log.Info("stopping: saving positions and metric state")
 	var tailErr error
-	select {
-	case tailErr = <-tailDone:
-	case <-time.After(shutdownTimeout):
-		tailErr = fmt.Errorf("stop took longer than %s; state may be up to one checkpoint interval old", shutdownTimeout)
+	deadline := time.After(shutdownTimeout)
+	for _, done := range []chan error{tailDone, fwdDone} {
+		select {
+		case err := <-done:
+			tailErr = cmp.Or(tailErr, err)
+		case <-deadline:
+			tailErr = fmt.Errorf("stop took longer than %s; state may be up to one checkpoint interval old", shutdownTimeout)
+		}
 	}
 	wg.Wait()
 	close(errs)
@@ -349,6 +370,15 @@ func (d *daemon) reload(ctx context.Context) {
 	if err := <-applied; err != nil {
 		fail(err)
 		return
+	}
+	if d.fwd != nil {
+		// The forwarder follows the new inputs and matches captures with
+		// the new rules, in its own goroutine.
+		select {
+		case d.fwdDo <- func() { d.fwd.SetInputs(inputs); d.caps.runner = prog.NewRunner() }:
+		case <-ctx.Done():
+			return
+		}
 	}
 	d.cfg = cfg
 	d.self.ConfigLastReloadSuccessful.Set(1)

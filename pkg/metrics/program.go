@@ -455,6 +455,22 @@ func (r *Runner) Process(line *logline.Line, now time.Time, hits *[]Hit) int {
 	return n
 }
 
+// Match runs the applicable rules against line without touching any metric
+// and appends one Hit per matching rule: what the forwarder attaches to a
+// document as its captures.
+func (r *Runner) Match(line *logline.Line, hits []Hit) []Hit {
+	for i, rl := range r.prog.rules {
+		if r.prog.hasSources && !rl.sources.fits(line.Input, line.Kube) {
+			continue
+		}
+		caps := r.caps[:2*len(rl.pattern.Fields())]
+		if r.matchers[i].Match(line.Text, caps) {
+			hits = append(hits, Hit{Rule: rl.name, Fields: rl.pattern.Fields(), Captures: append([]int(nil), caps...)})
+		}
+	}
+	return hits
+}
+
 // Diagnose explains why no rule matched line: the rule that got furthest,
 // how many bytes of the line it accounted for and what it expected next.
 func (r *Runner) Diagnose(line *logline.Line) (rule string, d match.Diagnosis, ok bool) {

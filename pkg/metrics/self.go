@@ -32,6 +32,7 @@ type Self struct {
 	RotationLostBytes          *prometheus.CounterVec // input
 	ForwardDocs                *prometheus.CounterVec // result
 	ForwardBufferBytes         prometheus.Gauge
+	ForwardLostBytes           prometheus.Counter
 	ForwardBulkDuration        prometheus.Histogram
 	ConfigLastReloadSuccessful prometheus.Gauge
 	BuildInfo                  prometheus.Gauge // constant 1, labels version, goversion, revision
@@ -65,6 +66,9 @@ func NewSelf(reg prometheus.Registerer, version, revision string) (*Self, error)
 		RotationLostBytes:  counter("logmeter_rotation_lost_bytes_total", "Bytes that rotated away before they were read.", "input"),
 		ForwardDocs:        counter("logmeter_forward_docs_total", "Documents handled by the Elasticsearch forwarder, by result.", "result"),
 		ForwardBufferBytes: gauge("logmeter_forward_buffer_bytes", "Bytes waiting in the forward buffer."),
+		ForwardLostBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "logmeter_forward_lost_bytes_total", Help: "Bytes that rotated away before the forwarder could read them.",
+		}),
 		ForwardBulkDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "logmeter_forward_bulk_duration_seconds",
 			Help: "Latency of Elasticsearch Bulk requests.",
@@ -89,7 +93,7 @@ func NewSelf(reg prometheus.Registerer, version, revision string) (*Self, error)
 	for _, c := range []prometheus.Collector{
 		s.LinesRead, s.BytesRead, s.LinesMatched, s.LinesUnmatched, s.DecodeErrors,
 		s.ValueErrors, s.SeriesDropped, s.Series, s.FilesWatched, s.LagBytes, s.RotationLostBytes,
-		s.ForwardDocs, s.ForwardBufferBytes, s.ForwardBulkDuration,
+		s.ForwardDocs, s.ForwardBufferBytes, s.ForwardLostBytes, s.ForwardBulkDuration,
 		s.ConfigLastReloadSuccessful, s.BuildInfo,
 	} {
 		if err := reg.Register(c); err != nil {

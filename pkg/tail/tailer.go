@@ -84,6 +84,7 @@ type Tailer struct {
 	byPath    map[string]*follower // the live (not draining) follower of a path
 
 	gone       map[fileKey]time.Time // files let go recently: not to be taken for new generations
+	rotatedAt  map[string]time.Time  // path -> when the file it named (until its rotation) was found
 	firstStart bool                  // no checkpoint existed: start_at applies
 	scanned    bool                  // the first scan has run
 	restored   map[fileKey]savedFile // checkpoint entries not yet matched to a file
@@ -168,16 +169,17 @@ func New(opts Options, h Handler) (*Tailer, error) {
 		opts.StateFile = stateFile
 	}
 	t := &Tailer{
-		opts:     opts,
-		handler:  h,
-		log:      opts.Logger,
-		now:      opts.Clock,
-		byKey:    map[fileKey]*follower{},
-		byPath:   map[string]*follower{},
-		restored: map[fileKey]savedFile{},
-		gone:     map[fileKey]time.Time{},
-		buf:      make([]byte, opts.ReadChunk),
-		fpBuf:    make([]byte, fpMax),
+		opts:      opts,
+		handler:   h,
+		log:       opts.Logger,
+		now:       opts.Clock,
+		byKey:     map[fileKey]*follower{},
+		byPath:    map[string]*follower{},
+		restored:  map[fileKey]savedFile{},
+		gone:      map[fileKey]time.Time{},
+		rotatedAt: map[string]time.Time{},
+		buf:       make([]byte, opts.ReadChunk),
+		fpBuf:     make([]byte, fpMax),
 	}
 	t.SetInputs(opts.Inputs)
 	t.firstStart = true
@@ -306,6 +308,12 @@ func (t *Tailer) discover(in *inputState, p string) *follower {
 	f.fp = fp
 	f.offset = t.startOffset(f, fi.Size())
 	t.add(f)
+	if since, ok := t.rotatedAt[p]; ok {
+		// Files may have come and gone at this path since its last file was
+		// rotated: look for them next to it.
+		delete(t.rotatedAt, p)
+		t.findGenerations(in, p, since)
+	}
 	return f
 }
 
@@ -393,12 +401,12 @@ func (t *Tailer) followCopy(in *inputState, path string, cp savedFile) bool {
 	return false
 }
 
-// findGenerations follows files that appeared next to f's path after f was
-// found and were rotated away before a scan saw them at the path (several
-// rotations within one scan interval). Compressed files, files followed or
+// findGenerations follows files that appeared next to path since the given
+// time and were rotated away before logmeter saw them at the path (several
+// rotations within one poll or scan). Compressed files, files followed or
 // let go already, and copies of followed files are not taken.
-func (t *Tailer) findGenerations(f *follower) {
-	dir, base := filepath.Dir(f.path), filepath.Base(f.path)
+func (t *Tailer) findGenerations(in *inputState, path string, since time.Time) {
+	dir, base := filepath.Dir(path), filepath.Base(path)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return
@@ -410,7 +418,7 @@ func (t *Tailer) findGenerations(f *follower) {
 		}
 		p := filepath.Join(dir, name)
 		fi, err := os.Stat(p)
-		if err != nil || !fi.Mode().IsRegular() || !fi.ModTime().After(f.found) {
+		if err != nil || !fi.Mode().IsRegular() || !fi.ModTime().After(since) {
 			continue
 		}
 		key := keyOf(fi)
@@ -426,7 +434,7 @@ func (t *Tailer) findGenerations(f *follower) {
 			file.Close()
 			continue
 		}
-		g := t.newFollower(f.in, p, key, file, fi)
+		g := t.newFollower(in, p, key, file, fi)
 		g.fp, g.draining = fp, true
 		t.log.Info("reading a log generation rotated before it was seen", "path", p)
 		t.add(g)
@@ -628,7 +636,8 @@ func (t *Tailer) rotated(f *follower) {
 	if f.f == nil {
 		t.reopenRotated(f)
 	}
-	t.findGenerations(f)
+	t.rotatedAt[f.path] = f.found
+	t.findGenerations(f.in, f.path, f.found)
 }
 
 // reopen opens f's path again after its descriptor was released, checking

@@ -221,17 +221,14 @@ func (s *server) bulk(w http.ResponseWriter, r *http.Request) {
 		}
 		items = append(items, map[string]bulkItem{op.action: item})
 	}
-	switch r.URL.Query().Get("refresh") {
-	case "true", "wait_for", "":
-		if r.URL.Query().Has("refresh") {
-			names := make([]string, 0, len(touched))
-			for n := range touched {
-				names = append(names, n)
-			}
-			if err := waitDrained(r.Context(), names); err != nil {
-				writeError(w, http.StatusGatewayTimeout, "timeout_exception", err.Error())
-				return
-			}
+	if q := r.URL.Query(); q.Has("refresh") && q.Get("refresh") != "false" {
+		names := make([]string, 0, len(touched))
+		for n := range touched {
+			names = append(names, n)
+		}
+		if err := waitDrained(r.Context(), names); err != nil {
+			writeError(w, http.StatusGatewayTimeout, "timeout_exception", err.Error())
+			return
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
