@@ -104,3 +104,35 @@ func TestShippedRulesOnExamples(t *testing.T) {
 		})
 	}
 }
+
+// TestKubeletFileNamesGiveLabels: with no API access at all, a file named
+// like a kubelet container log gives rules its namespace, pod and container.
+func TestKubeletFileNamesGiveLabels(t *testing.T) {
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "r.yaml")
+	if err := os.WriteFile(rules, []byte(`rules:
+  - name: any
+    match: '%{WORD:method} '
+    sources: {containers: [nginx]}
+    metrics:
+      - name: lines_total
+        type: counter
+        labels: {namespace: '{{.kubernetes.namespace}}', pod: '{{.kubernetes.pod}}', container: '{{.kubernetes.container}}'}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	log := filepath.Join(dir, "containers", "web-7d4b9c6f5-x2x9k_shop_nginx-0123456789abcdef0123456789abcdef.log")
+	if err := os.MkdirAll(filepath.Dir(log), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(log, []byte("2024-05-01T12:00:00Z stdout F GET /\n2024-05-01T12:00:01Z stderr F POST /x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := runTest(t, "test", "--rules", rules, log)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if got := samples(t, out, false)[`lines_total{container="nginx",namespace="shop",pod="web-7d4b9c6f5-x2x9k"}`]; got != 2 {
+		t.Errorf("lines_total for the pod = %v, want 2; output:\n%s", got, out)
+	}
+}

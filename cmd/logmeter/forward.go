@@ -10,6 +10,7 @@ import (
 
 	"github.com/logmeter/logmeter/pkg/config"
 	"github.com/logmeter/logmeter/pkg/forward"
+	"github.com/logmeter/logmeter/pkg/kube"
 	"github.com/logmeter/logmeter/pkg/logline"
 	"github.com/logmeter/logmeter/pkg/metrics"
 	"github.com/logmeter/logmeter/pkg/tail"
@@ -97,6 +98,7 @@ func newForwarder(cfg *config.Daemon, caps *captureRunner, self *metrics.Self, l
 		Self:     self,
 		Logger:   log,
 		Captures: captures,
+		Enrich:   (&kube.Enricher{Node: cfg.Kubernetes.NodeName.Value}).Enrich,
 	})
 }
 

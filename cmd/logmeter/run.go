@@ -22,6 +22,7 @@ import (
 
 	"github.com/logmeter/logmeter/pkg/config"
 	"github.com/logmeter/logmeter/pkg/forward"
+	"github.com/logmeter/logmeter/pkg/kube"
 	"github.com/logmeter/logmeter/pkg/logline"
 	"github.com/logmeter/logmeter/pkg/metrics"
 	"github.com/logmeter/logmeter/pkg/server"
@@ -97,6 +98,8 @@ type daemon struct {
 	tailer *tail.Tailer
 	tailDo chan func()
 
+	kube kube.Enricher // tailer goroutine
+
 	fwd   *forward.Forwarder // nil without forward.elasticsearch
 	fwdDo chan func()
 	caps  *captureRunner
@@ -135,6 +138,7 @@ func newDaemon(cfgPath string, log *slog.Logger) (*daemon, error) {
 		return nil, err
 	}
 	d.cfg, d.prog, d.runner = cfg, prog, prog.NewRunner()
+	d.kube.Node = cfg.Kubernetes.NodeName.Value
 	d.tailer, err = tail.New(tail.Options{
 		Inputs:       tailInputs(cfg),
 		StateDir:     cfg.StateDir.Value,
@@ -165,6 +169,7 @@ func newDaemon(cfgPath string, log *slog.Logger) (*daemon, error) {
 
 // handle runs for every line, in the tailer's goroutine.
 func (d *daemon) handle(line *logline.Line) {
+	d.kube.Enrich(line)
 	d.runner.Process(line, time.Now(), nil)
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/logmeter/logmeter/pkg/kube"
 	"github.com/logmeter/logmeter/pkg/logline"
 	"github.com/logmeter/logmeter/pkg/metrics"
 	"github.com/logmeter/logmeter/pkg/tail"
@@ -130,6 +131,7 @@ type oneShot struct {
 	now     time.Time
 	explain io.Writer
 	hits    []metrics.Hit
+	kube    kube.Enricher
 }
 
 func (t *oneShot) file(path string) error {
@@ -190,6 +192,7 @@ func (t *oneShot) file(path string) error {
 }
 
 func (t *oneShot) process(line *logline.Line, name string, physical int) {
+	t.kube.Enrich(line) // pod metadata from kubelet-style file names
 	if t.explain == nil {
 		t.runner.Process(line, t.now, nil)
 		return

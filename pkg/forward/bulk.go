@@ -195,11 +195,14 @@ func (e *failoverError) Unwrap() []error { return e.errs }
 // source line per document, each ending in "\n"), to POST /_bulk and
 // returns one result per document, in order.
 //
-// A non-nil error means the request as a whole failed and no document is
-// known to be stored: no usable answer (connection refused, timeout),
-// HTTP 429, 5xx or 4xx, an unparsable answer, or one whose number of
-// items is not n. The caller retries the whole batch later. On connection
-// errors, 429 and 5xx, each URL is tried once before giving up.
+// A non-nil error means the request as a whole failed: no usable answer
+// (connection refused, timeout), HTTP 429, 5xx or 4xx on the whole
+// request, an unparsable answer, or one whose number of items is not n.
+// The caller retries the whole batch later (documents have fixed _ids, so
+// one stored anyway is overwritten, not duplicated). On connection errors,
+// timeouts, 429 and 5xx the next URL is tried, each URL once per call;
+// other errors are returned at once. errors.As finds a *StatusError for
+// HTTP statuses. body is not read after Bulk returns.
 //
 // Compatible servers: an answer with status 200 and no "items" is taken as
 // n OK results (status 200) when it says "errors":false, or, as
@@ -216,7 +219,7 @@ func (c *Client) Bulk(ctx context.Context, body []byte, n int) ([]ItemResult, er
 	case body[len(body)-1] != '\n':
 		return nil, errors.New(`bulk: the body must end with "\n"`)
 	}
-	req := request{method: http.MethodPost, path: "/_bulk", body: body, contentType: "application/x-ndjson"}
+	req := esRequest{method: http.MethodPost, path: "/_bulk", body: body, contentType: "application/x-ndjson"}
 	if c.gzip {
 		var err error
 		if req.body, err = c.compress(body); err != nil {
@@ -426,7 +429,7 @@ func expectDelim(dec *json.Decoder, want json.Delim) error {
 // the X-Elastic-Product header does (Elasticsearch 7.14 and later), else ""
 // (older Elasticsearch or a compatible server). It never refuses a server.
 func (c *Client) Info(ctx context.Context) (version, distribution string, err error) {
-	req := request{method: http.MethodGet, path: "/"}
+	req := esRequest{method: http.MethodGet, path: "/"}
 	err = c.do(ctx, &req, func(resp *http.Response) error {
 		var info struct {
 			Version struct {
@@ -470,7 +473,7 @@ func (c *Client) PutIndexTemplate(ctx context.Context, name string, body []byte)
 		return errors.New("index template: empty name")
 	}
 	discard := func(*http.Response) error { return nil }
-	req := request{method: http.MethodPut, path: "/_index_template/" + url.PathEscape(name), body: body, contentType: "application/json"}
+	req := esRequest{method: http.MethodPut, path: "/_index_template/" + url.PathEscape(name), body: body, contentType: "application/json"}
 	err := c.do(ctx, &req, discard)
 	var se *StatusError
 	if err == nil || !errors.As(err, &se) || !legacyTemplateFallback(se) {
@@ -480,7 +483,7 @@ func (c *Client) PutIndexTemplate(ctx context.Context, name string, body []byte)
 	if cerr != nil {
 		return fmt.Errorf("%w; cannot make a legacy template of it: %v", err, cerr)
 	}
-	req = request{method: http.MethodPut, path: "/_template/" + url.PathEscape(name), body: legacy, contentType: "application/json"}
+	req = esRequest{method: http.MethodPut, path: "/_template/" + url.PathEscape(name), body: legacy, contentType: "application/json"}
 	if lerr := c.do(ctx, &req, discard); lerr != nil {
 		return fmt.Errorf("%v; legacy template: %w", err, lerr)
 	}
@@ -561,8 +564,8 @@ func Backoff(attempt int, initial, max time.Duration, rnd func() float64) time.D
 	return time.Duration(x * float64(d))
 }
 
-// request is one HTTP request, replayable on each URL.
-type request struct {
+// esRequest is one HTTP request, replayable on each URL.
+type esRequest struct {
 	method, path string
 	body         []byte // nil: no body
 	contentType  string
@@ -572,7 +575,7 @@ type request struct {
 // do sends req to the URLs in failover order until one answers with
 // something other than a connection error, 429 or 5xx, and calls handle
 // for a 2xx answer (its body is read within the per-request timeout).
-func (c *Client) do(ctx context.Context, req *request, handle func(*http.Response) error) error {
+func (c *Client) do(ctx context.Context, req *esRequest, handle func(*http.Response) error) error {
 	c.mu.Lock()
 	order := append([]int(nil), c.order...)
 	c.mu.Unlock()
@@ -618,7 +621,7 @@ func (c *Client) moveURL(i int, good bool) {
 
 // attempt sends req to URL i. failover says whether another URL may do
 // better: connection errors, timeouts, 429, 5xx and answers cut short.
-func (c *Client) attempt(ctx context.Context, i int, req *request, handle func(*http.Response) error) (err error, failover bool) {
+func (c *Client) attempt(ctx context.Context, i int, req *esRequest, handle func(*http.Response) error) (err error, failover bool) {
 	if c.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)

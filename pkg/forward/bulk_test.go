@@ -18,7 +18,7 @@ import (
 )
 
 // ndjson returns a bulk body of n documents.
-func ndjson(n int) []byte {
+func testBulkBody(n int) []byte {
 	var b bytes.Buffer
 	for i := range n {
 		fmt.Fprintf(&b, "{\"create\":{\"_index\":\"logs\",\"_id\":\"id%d\"}}\n{\"message\":\"line %d\"}\n", i, i)
@@ -32,26 +32,26 @@ func es8Item(action string, i, status int) string {
 		`"_shards":{"total":2,"successful":1,"failed":0},"_seq_no":%d,"_primary_term":1,"status":%d}}`, action, i, i, status)
 }
 
-func itemsResponse(errorsFlag bool, items ...string) string {
+func bulkItemsResponse(errorsFlag bool, items ...string) string {
 	return fmt.Sprintf(`{"errors":%t,"took":3,"items":[%s]}`, errorsFlag, strings.Join(items, ","))
 }
 
-func okResponse(n int) string {
+func okBulkResponse(n int) string {
 	items := make([]string, n)
 	for i := range items {
 		items[i] = es8Item("create", i, 201)
 	}
-	return itemsResponse(false, items...)
+	return bulkItemsResponse(false, items...)
 }
 
-// answer is a canned HTTP answer.
-type answer struct {
+// esAnswer is a canned HTTP answer.
+type esAnswer struct {
 	status int
 	header map[string]string
 	body   string
 }
 
-func (a answer) write(w http.ResponseWriter) {
+func (a esAnswer) write(w http.ResponseWriter) {
 	for k, v := range a.header {
 		w.Header().Set(k, v)
 	}
@@ -70,57 +70,57 @@ func (a answer) write(w http.ResponseWriter) {
 // what its answer function returns.
 type fakeES struct {
 	*httptest.Server
-	mu     sync.Mutex
-	reqs   []recorded
-	hits   atomic.Int64
-	answer func(r *http.Request, body []byte) answer
+	mu   sync.Mutex
+	reqs []recordedRequest
+	hits atomic.Int64
+	fn   func(r *http.Request, body []byte) esAnswer
 }
 
-type recorded struct {
+type recordedRequest struct {
 	method, path string
 	header       http.Header
 	body         []byte // decoded if gzipped
 }
 
-func newFakeES(t *testing.T, fn func(r *http.Request, body []byte) answer) *fakeES {
+func newFakeES(t *testing.T, fn func(r *http.Request, body []byte) esAnswer) *fakeES {
 	t.Helper()
-	f := &fakeES{answer: fn}
+	f := &fakeES{fn: fn}
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.hits.Add(1)
 		var rd io.Reader = r.Body
 		if r.Header.Get("Content-Encoding") == "gzip" {
 			zr, err := gzip.NewReader(r.Body)
 			if err != nil {
-				answer{status: 400, body: `{"error":{"type":"parse_exception","reason":"bad gzip"}}`}.write(w)
+				esAnswer{status: 400, body: `{"error":{"type":"parse_exception","reason":"bad gzip"}}`}.write(w)
 				return
 			}
 			rd = zr
 		}
 		body, err := io.ReadAll(rd)
 		if err != nil {
-			answer{status: 400, body: `{"error":{"type":"parse_exception","reason":"bad body"}}`}.write(w)
+			esAnswer{status: 400, body: `{"error":{"type":"parse_exception","reason":"bad body"}}`}.write(w)
 			return
 		}
 		f.mu.Lock()
-		f.reqs = append(f.reqs, recorded{r.Method, r.URL.Path, r.Header.Clone(), body})
+		f.reqs = append(f.reqs, recordedRequest{r.Method, r.URL.Path, r.Header.Clone(), body})
 		f.mu.Unlock()
-		f.answer(r, body).write(w)
+		f.fn(r, body).write(w)
 	}))
 	t.Cleanup(f.Close)
 	return f
 }
 
-func (f *fakeES) requests() []recorded {
+func (f *fakeES) requests() []recordedRequest {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]recorded(nil), f.reqs...)
+	return append([]recordedRequest(nil), f.reqs...)
 }
 
-func always(a answer) func(*http.Request, []byte) answer {
-	return func(*http.Request, []byte) answer { return a }
+func alwaysAnswer(a esAnswer) func(*http.Request, []byte) esAnswer {
+	return func(*http.Request, []byte) esAnswer { return a }
 }
 
-func newClient(t *testing.T, o ClientOptions) *Client {
+func newTestClient(t *testing.T, o ClientOptions) *Client {
 	t.Helper()
 	if o.Timeout == 0 {
 		o.Timeout = 10 * time.Second
@@ -142,9 +142,9 @@ func closedURL(t *testing.T) string {
 
 func TestBulkAllOK(t *testing.T) {
 	const n = 3
-	es := newFakeES(t, always(answer{body: okResponse(n), header: map[string]string{"X-Elastic-Product": "Elasticsearch"}}))
-	c := newClient(t, ClientOptions{URLs: []string{es.URL + "/"}, UserAgent: "logmeter-test"})
-	body := ndjson(n)
+	es := newFakeES(t, alwaysAnswer(esAnswer{body: okBulkResponse(n), header: map[string]string{"X-Elastic-Product": "Elasticsearch"}}))
+	c := newTestClient(t, ClientOptions{URLs: []string{es.URL + "/"}, UserAgent: "logmeter-test"})
+	body := testBulkBody(n)
 	res, err := c.Bulk(context.Background(), body, n)
 	if err != nil {
 		t.Fatal(err)
@@ -179,8 +179,8 @@ func TestBulkAllOK(t *testing.T) {
 }
 
 func TestBulkArguments(t *testing.T) {
-	es := newFakeES(t, always(answer{body: okResponse(1)}))
-	c := newClient(t, ClientOptions{URLs: []string{es.URL}})
+	es := newFakeES(t, alwaysAnswer(esAnswer{body: okBulkResponse(1)}))
+	c := newTestClient(t, ClientOptions{URLs: []string{es.URL}})
 	res, err := c.Bulk(context.Background(), nil, 0)
 	if err != nil || len(res) != 0 {
 		t.Errorf("Bulk(nil, 0) = %v, %v; want no results, no error", res, err)
@@ -190,10 +190,10 @@ func TestBulkArguments(t *testing.T) {
 		body []byte
 		n    int
 	}{
-		{"negative n", ndjson(1), -1},
-		{"zero n with a body", ndjson(1), 0},
+		{"negative n", testBulkBody(1), -1},
+		{"zero n with a body", testBulkBody(1), 0},
 		{"n without a body", nil, 1},
-		{"no final newline", bytes.TrimSuffix(ndjson(1), []byte("\n")), 1},
+		{"no final newline", bytes.TrimSuffix(testBulkBody(1), []byte("\n")), 1},
 	} {
 		if _, err := c.Bulk(context.Background(), tc.body, tc.n); err == nil {
 			t.Errorf("%s: no error", tc.name)
@@ -205,7 +205,7 @@ func TestBulkArguments(t *testing.T) {
 }
 
 func TestBulkItemResults(t *testing.T) {
-	resp := itemsResponse(true,
+	resp := bulkItemsResponse(true,
 		es8Item("index", 0, 201),
 		`{"create":{"_index":"logs","_id":"id1","status":409,"error":{"type":"version_conflict_engine_exception","reason":"[id1]: version conflict, document already exists (current version [1])","index":"logs","shard":"0"}}}`,
 		`{"index":{"_index":"logs","_id":"id2","status":429,"error":{"type":"es_rejected_execution_exception","reason":"rejected execution of coordinating operation"}}}`,
@@ -228,9 +228,9 @@ func TestBulkItemResults(t *testing.T) {
 		{ItemResult{Status: 404}, Fail},
 		{ItemResult{500, "", "RemoteTransportException[boom line two]"}, Retry},
 	}
-	es := newFakeES(t, always(answer{body: resp}))
-	c := newClient(t, ClientOptions{URLs: []string{es.URL}})
-	res, err := c.Bulk(context.Background(), ndjson(len(want)), len(want))
+	es := newFakeES(t, alwaysAnswer(esAnswer{body: resp}))
+	c := newTestClient(t, ClientOptions{URLs: []string{es.URL}})
+	res, err := c.Bulk(context.Background(), testBulkBody(len(want)), len(want))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,45 +280,45 @@ func TestBulkResponseFlavours(t *testing.T) {
 	zinc2 := []ItemResult{{Status: 200}, {Status: 200}}
 	for _, tc := range []struct {
 		name    string
-		a       answer
+		a       esAnswer
 		want    []ItemResult
 		wantErr string
 	}{
-		{name: "elasticsearch 7", a: answer{body: es7}, want: ok2},
-		{name: "elasticsearch 9", a: answer{body: es9, header: map[string]string{"X-Elastic-Product": "Elasticsearch"}}, want: ok2},
-		{name: "opensearch", a: answer{body: openSearch}, want: []ItemResult{{Status: 201}, {429, "rejected_execution_exception", "rejected execution"}}},
-		{name: "gzipped answer", a: answer{body: es9, header: map[string]string{"Content-Encoding": "gzip"}}, want: ok2},
-		{name: "zincsearch", a: answer{body: `{"message":"bulk data inserted","record_count":2}`}, want: zinc2},
-		{name: "errors false without items", a: answer{body: `{"took":1,"errors":false}`}, want: zinc2},
-		{name: "zincsearch with another count", a: answer{body: `{"message":"bulk data inserted","record_count":1}`}, wantErr: "record_count is 1 for 2 documents"},
-		{name: "zincsearch with status 201", a: answer{status: 201, body: `{"message":"bulk data inserted","record_count":2}`}, wantErr: "no items"},
-		{name: "errors true without items", a: answer{body: `{"errors":true}`}, wantErr: "no items"},
-		{name: "no items nor errors", a: answer{body: `{"message":"ok"}`}, wantErr: "no items"},
-		{name: "error object with 200", a: answer{body: `{"error":{"type":"x","reason":"y"},"errors":false}`}, wantErr: "no items"},
-		{name: "fewer items", a: answer{body: itemsResponse(false, es8Item("index", 0, 201))}, wantErr: "1 items for 2 documents"},
-		{name: "more items", a: answer{body: okResponse(3)}, wantErr: "more than 2 items"},
-		{name: "item without status", a: answer{body: itemsResponse(false, es8Item("index", 0, 201), `{"index":{"_id":"b"}}`)}, wantErr: "item 1 has no status"},
-		{name: "unknown action", a: answer{body: itemsResponse(false, es8Item("index", 0, 201), `{"upsert":{"status":201}}`)}, wantErr: "item 1 has no status"},
-		{name: "not JSON", a: answer{body: `<html>ok</html>`}, wantErr: "bulk response"},
-		{name: "array", a: answer{body: `[]`}, wantErr: "bulk response"},
-		{name: "empty", a: answer{body: ``}, wantErr: "unexpected EOF"},
-		{name: "cut short", a: answer{body: okResponse(2)[:100]}, wantErr: "bulk response"},
-		{name: "items not an array", a: answer{body: `{"items":{}}`}, wantErr: "items"},
+		{name: "elasticsearch 7", a: esAnswer{body: es7}, want: ok2},
+		{name: "elasticsearch 9", a: esAnswer{body: es9, header: map[string]string{"X-Elastic-Product": "Elasticsearch"}}, want: ok2},
+		{name: "opensearch", a: esAnswer{body: openSearch}, want: []ItemResult{{Status: 201}, {429, "rejected_execution_exception", "rejected execution"}}},
+		{name: "gzipped answer", a: esAnswer{body: es9, header: map[string]string{"Content-Encoding": "gzip"}}, want: ok2},
+		{name: "zincsearch", a: esAnswer{body: `{"message":"bulk data inserted","record_count":2}`}, want: zinc2},
+		{name: "errors false without items", a: esAnswer{body: `{"took":1,"errors":false}`}, want: zinc2},
+		{name: "zincsearch with another count", a: esAnswer{body: `{"message":"bulk data inserted","record_count":1}`}, wantErr: "record_count is 1 for 2 documents"},
+		{name: "zincsearch with status 201", a: esAnswer{status: 201, body: `{"message":"bulk data inserted","record_count":2}`}, wantErr: "no items"},
+		{name: "errors true without items", a: esAnswer{body: `{"errors":true}`}, wantErr: "no items"},
+		{name: "no items nor errors", a: esAnswer{body: `{"message":"ok"}`}, wantErr: "no items"},
+		{name: "error object with 200", a: esAnswer{body: `{"error":{"type":"x","reason":"y"},"errors":false}`}, wantErr: "no items"},
+		{name: "fewer items", a: esAnswer{body: bulkItemsResponse(false, es8Item("index", 0, 201))}, wantErr: "1 items for 2 documents"},
+		{name: "more items", a: esAnswer{body: okBulkResponse(3)}, wantErr: "more than 2 items"},
+		{name: "item without status", a: esAnswer{body: bulkItemsResponse(false, es8Item("index", 0, 201), `{"index":{"_id":"b"}}`)}, wantErr: "item 1 has no status"},
+		{name: "unknown action", a: esAnswer{body: bulkItemsResponse(false, es8Item("index", 0, 201), `{"upsert":{"status":201}}`)}, wantErr: "item 1 has no status"},
+		{name: "not JSON", a: esAnswer{body: `<html>ok</html>`}, wantErr: "bulk response"},
+		{name: "array", a: esAnswer{body: `[]`}, wantErr: "bulk response"},
+		{name: "empty", a: esAnswer{body: ``}, wantErr: "unexpected EOF"},
+		{name: "cut short", a: esAnswer{body: okBulkResponse(2)[:100]}, wantErr: "bulk response"},
+		{name: "items not an array", a: esAnswer{body: `{"items":{}}`}, wantErr: "items"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := tc.a
-			es := newFakeES(t, func(*http.Request, []byte) answer {
+			es := newFakeES(t, func(*http.Request, []byte) esAnswer {
 				if a.header["Content-Encoding"] == "gzip" {
 					var b bytes.Buffer
 					zw := gzip.NewWriter(&b)
 					_, _ = io.WriteString(zw, a.body)
 					_ = zw.Close()
-					return answer{status: a.status, header: a.header, body: b.String()}
+					return esAnswer{status: a.status, header: a.header, body: b.String()}
 				}
 				return a
 			})
-			c := newClient(t, ClientOptions{URLs: []string{es.URL}})
-			res, err := c.Bulk(context.Background(), ndjson(2), 2)
+			c := newTestClient(t, ClientOptions{URLs: []string{es.URL}})
+			res, err := c.Bulk(context.Background(), testBulkBody(2), 2)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want one containing %q (results %+v)", err, tc.wantErr, res)
@@ -337,9 +337,9 @@ func TestBulkResponseFlavours(t *testing.T) {
 
 func TestBulkGzip(t *testing.T) {
 	const n = 50
-	es := newFakeES(t, always(answer{body: okResponse(n)}))
-	c := newClient(t, ClientOptions{URLs: []string{es.URL}, Gzip: true})
-	body := ndjson(n)
+	es := newFakeES(t, alwaysAnswer(esAnswer{body: okBulkResponse(n)}))
+	c := newTestClient(t, ClientOptions{URLs: []string{es.URL}, Gzip: true})
+	body := testBulkBody(n)
 	for range 2 { // the second time with a pooled gzip writer
 		if _, err := c.Bulk(context.Background(), body, n); err != nil {
 			t.Fatal(err)
@@ -361,29 +361,29 @@ func TestBulkGzip(t *testing.T) {
 // TestBulkWholeRequestErrors: 429 and 5xx make the client try the next
 // URL; other 4xx do not. Either way Bulk fails when no URL answers 2xx.
 func TestBulkWholeRequestErrors(t *testing.T) {
-	overloaded := answer{status: 429, body: `{"error":{"root_cause":[],"type":"es_rejected_execution_exception","reason":"rejected execution of coordinating operation"},"status":429}`}
+	overloaded := esAnswer{status: 429, body: `{"error":{"root_cause":[],"type":"es_rejected_execution_exception","reason":"rejected execution of coordinating operation"},"status":429}`}
 	for _, tc := range []struct {
 		name       string
-		first      answer
-		second     answer
+		first      esAnswer
+		second     esAnswer
 		wantErr    string // "" = Bulk succeeds
 		wantSecond int64  // requests that reached the second URL
 		wantStatus int    // of the StatusError found in err
 	}{
-		{"429 then ok", overloaded, answer{body: okResponse(1)}, "", 1, 0},
-		{"503 then ok", answer{status: 503, body: `{"error":{"type":"cluster_block_exception","reason":"blocked by: [SERVICE_UNAVAILABLE/1/state not recovered]"},"status":503}`}, answer{body: okResponse(1)}, "", 1, 0},
-		{"502 from a proxy then ok", answer{status: 502, header: map[string]string{"Content-Type": "text/html"}, body: "<html>bad gateway</html>"}, answer{body: okResponse(1)}, "", 1, 0},
+		{"429 then ok", overloaded, esAnswer{body: okBulkResponse(1)}, "", 1, 0},
+		{"503 then ok", esAnswer{status: 503, body: `{"error":{"type":"cluster_block_exception","reason":"blocked by: [SERVICE_UNAVAILABLE/1/state not recovered]"},"status":503}`}, esAnswer{body: okBulkResponse(1)}, "", 1, 0},
+		{"502 from a proxy then ok", esAnswer{status: 502, header: map[string]string{"Content-Type": "text/html"}, body: "<html>bad gateway</html>"}, esAnswer{body: okBulkResponse(1)}, "", 1, 0},
 		{"429 twice", overloaded, overloaded, "all 2 Elasticsearch URLs failed", 1, 429},
-		{"500 then 429", answer{status: 500, body: `{"error":"internal"}`}, overloaded, "HTTP 500 Internal Server Error: internal", 1, 500},
-		{"413 is not retried elsewhere", answer{status: 413, body: `{"error":{"type":"content_too_long_exception","reason":"entity too large"}}`}, answer{body: okResponse(1)}, "HTTP 413 Request Entity Too Large: content_too_long_exception: entity too large", 0, 413},
-		{"401", answer{status: 401, body: `{"error":{"type":"security_exception","reason":"missing authentication credentials"}}`}, answer{body: okResponse(1)}, "security_exception", 0, 401},
-		{"malformed 200 is not retried elsewhere", answer{body: "{"}, answer{body: okResponse(1)}, "bulk response", 0, 0},
+		{"500 then 429", esAnswer{status: 500, body: `{"error":"internal"}`}, overloaded, "HTTP 500 Internal Server Error: internal", 1, 500},
+		{"413 is not retried elsewhere", esAnswer{status: 413, body: `{"error":{"type":"content_too_long_exception","reason":"entity too large"}}`}, esAnswer{body: okBulkResponse(1)}, "HTTP 413 Request Entity Too Large: content_too_long_exception: entity too large", 0, 413},
+		{"401", esAnswer{status: 401, body: `{"error":{"type":"security_exception","reason":"missing authentication credentials"}}`}, esAnswer{body: okBulkResponse(1)}, "security_exception", 0, 401},
+		{"malformed 200 is not retried elsewhere", esAnswer{body: "{"}, esAnswer{body: okBulkResponse(1)}, "bulk response", 0, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			es1 := newFakeES(t, always(tc.first))
-			es2 := newFakeES(t, always(tc.second))
-			c := newClient(t, ClientOptions{URLs: []string{es1.URL, es2.URL}})
-			res, err := c.Bulk(context.Background(), ndjson(1), 1)
+			es1 := newFakeES(t, alwaysAnswer(tc.first))
+			es2 := newFakeES(t, alwaysAnswer(tc.second))
+			c := newTestClient(t, ClientOptions{URLs: []string{es1.URL, es2.URL}})
+			res, err := c.Bulk(context.Background(), testBulkBody(1), 1)
 			if got := es2.hits.Load(); got != tc.wantSecond {
 				t.Errorf("second URL got %d requests, want %d", got, tc.wantSecond)
 			}
@@ -408,10 +408,10 @@ func TestBulkWholeRequestErrors(t *testing.T) {
 }
 
 func TestBulkConnectionRefusedFailsOver(t *testing.T) {
-	es := newFakeES(t, always(answer{body: okResponse(1)}))
-	c := newClient(t, ClientOptions{URLs: []string{closedURL(t), es.URL}})
+	es := newFakeES(t, alwaysAnswer(esAnswer{body: okBulkResponse(1)}))
+	c := newTestClient(t, ClientOptions{URLs: []string{closedURL(t), es.URL}})
 	for i := range 3 {
-		if _, err := c.Bulk(context.Background(), ndjson(1), 1); err != nil {
+		if _, err := c.Bulk(context.Background(), testBulkBody(1), 1); err != nil {
 			t.Fatalf("call %d: %v", i, err)
 		}
 	}
@@ -420,8 +420,8 @@ func TestBulkConnectionRefusedFailsOver(t *testing.T) {
 	}
 	// Only the first call tried the dead URL: later ones start with the
 	// last good one. With both dead, the error names both.
-	c2 := newClient(t, ClientOptions{URLs: []string{closedURL(t), closedURL(t)}})
-	_, err := c2.Bulk(context.Background(), ndjson(1), 1)
+	c2 := newTestClient(t, ClientOptions{URLs: []string{closedURL(t), closedURL(t)}})
+	_, err := c2.Bulk(context.Background(), testBulkBody(1), 1)
 	if err == nil || !strings.Contains(err.Error(), "all 2 Elasticsearch URLs failed") {
 		t.Errorf("err = %v, want all URLs failed", err)
 	}
@@ -434,15 +434,15 @@ func TestFailoverOrder(t *testing.T) {
 	var servers [3]*fakeES
 	var urls []string
 	for i := range servers {
-		servers[i] = newFakeES(t, func(*http.Request, []byte) answer {
+		servers[i] = newFakeES(t, func(*http.Request, []byte) esAnswer {
 			if down[i].Load() {
-				return answer{status: 503, body: `{"error":"down"}`}
+				return esAnswer{status: 503, body: `{"error":"down"}`}
 			}
-			return answer{body: okResponse(1)}
+			return esAnswer{body: okBulkResponse(1)}
 		})
 		urls = append(urls, servers[i].URL)
 	}
-	c := newClient(t, ClientOptions{URLs: urls})
+	c := newTestClient(t, ClientOptions{URLs: urls})
 	hits := func() [3]int64 {
 		var h [3]int64
 		for i, s := range servers {
@@ -466,7 +466,7 @@ func TestFailoverOrder(t *testing.T) {
 		for i := range down {
 			down[i].Store(step.down[i])
 		}
-		if _, err := c.Bulk(context.Background(), ndjson(1), 1); err != nil {
+		if _, err := c.Bulk(context.Background(), testBulkBody(1), 1); err != nil {
 			t.Fatalf("down %v: %v", step.down, err)
 		}
 		if got := hits(); got != step.want {
@@ -488,9 +488,9 @@ func TestBulkTimeout(t *testing.T) {
 	t.Cleanup(func() { close(release); s1.Close(); s2.Close() })
 
 	const timeout = 100 * time.Millisecond
-	c := newClient(t, ClientOptions{URLs: []string{s1.URL, s2.URL}, Timeout: timeout})
+	c := newTestClient(t, ClientOptions{URLs: []string{s1.URL, s2.URL}, Timeout: timeout})
 	start := time.Now()
-	_, err := c.Bulk(context.Background(), ndjson(1), 1)
+	_, err := c.Bulk(context.Background(), testBulkBody(1), 1)
 	elapsed := time.Since(start)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want a deadline exceeded", err)
@@ -507,7 +507,7 @@ func TestBulkCallerCancels(t *testing.T) {
 	var calls atomic.Int64
 	s1 := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if calls.Add(1) > 1 { // later requests are answered at once
-			answer{body: okResponse(1)}.write(w)
+			esAnswer{body: okBulkResponse(1)}.write(w)
 			return
 		}
 		arrived <- struct{}{}
@@ -516,12 +516,12 @@ func TestBulkCallerCancels(t *testing.T) {
 		case <-release:
 		}
 	}))
-	es2 := newFakeES(t, always(answer{body: okResponse(1)}))
+	es2 := newFakeES(t, alwaysAnswer(esAnswer{body: okBulkResponse(1)}))
 	t.Cleanup(func() { close(release); s1.Close() })
-	c := newClient(t, ClientOptions{URLs: []string{s1.URL, es2.URL}})
+	c := newTestClient(t, ClientOptions{URLs: []string{s1.URL, es2.URL}})
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { <-arrived; cancel() }()
-	_, err := c.Bulk(ctx, ndjson(1), 1)
+	_, err := c.Bulk(ctx, testBulkBody(1), 1)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context canceled", err)
 	}
@@ -529,7 +529,7 @@ func TestBulkCallerCancels(t *testing.T) {
 		t.Errorf("second URL got %d requests after the caller gave up", h)
 	}
 	// The first URL was not blamed: it is still tried first.
-	if _, err := c.Bulk(context.Background(), ndjson(1), 1); err != nil {
+	if _, err := c.Bulk(context.Background(), testBulkBody(1), 1); err != nil {
 		t.Fatal(err)
 	}
 	if h1, h2 := calls.Load(), es2.hits.Load(); h1 != 2 || h2 != 0 {
@@ -538,17 +538,17 @@ func TestBulkCallerCancels(t *testing.T) {
 }
 
 func TestBulkConcurrent(t *testing.T) {
-	es := newFakeES(t, func(r *http.Request, body []byte) answer {
-		return answer{body: okResponse(bytes.Count(body, []byte("\n")) / 2)}
+	es := newFakeES(t, func(r *http.Request, body []byte) esAnswer {
+		return esAnswer{body: okBulkResponse(bytes.Count(body, []byte("\n")) / 2)}
 	})
-	c := newClient(t, ClientOptions{URLs: []string{closedURL(t), es.URL}, Gzip: true})
+	c := newTestClient(t, ClientOptions{URLs: []string{closedURL(t), es.URL}, Gzip: true})
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
 	for g := range 8 {
 		wg.Go(func() {
 			for i := range 5 {
 				n := 1 + g + i
-				res, err := c.Bulk(context.Background(), ndjson(n), n)
+				res, err := c.Bulk(context.Background(), testBulkBody(n), n)
 				if err == nil && len(res) != n {
 					err = fmt.Errorf("%d results for %d documents", len(res), n)
 				}
@@ -579,14 +579,14 @@ func TestAuthHeaders(t *testing.T) {
 		{"bearer", Credentials{Bearer: "eyJhbGciOi.token"}, "Bearer eyJhbGciOi.token"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			es := newFakeES(t, func(r *http.Request, _ []byte) answer {
+			es := newFakeES(t, func(r *http.Request, _ []byte) esAnswer {
 				if r.URL.Path == "/" {
-					return answer{body: `{"version":{"number":"8.15.0"}}`}
+					return esAnswer{body: `{"version":{"number":"8.15.0"}}`}
 				}
-				return answer{body: okResponse(1)}
+				return esAnswer{body: okBulkResponse(1)}
 			})
-			c := newClient(t, ClientOptions{URLs: []string{es.URL}, Auth: tc.cred})
-			if _, err := c.Bulk(context.Background(), ndjson(1), 1); err != nil {
+			c := newTestClient(t, ClientOptions{URLs: []string{es.URL}, Auth: tc.cred})
+			if _, err := c.Bulk(context.Background(), testBulkBody(1), 1); err != nil {
 				t.Fatal(err)
 			}
 			if _, _, err := c.Info(context.Background()); err != nil {
@@ -619,35 +619,35 @@ func TestSecretsNeverInErrors(t *testing.T) {
 		}
 		return s
 	}
-	answers := map[string]func(r *http.Request) answer{
-		"401 json": func(r *http.Request) answer {
+	answers := map[string]func(r *http.Request) esAnswer{
+		"401 json": func(r *http.Request) esAnswer {
 			b, _ := json.Marshal(map[string]any{"error": map[string]any{"type": "security_exception", "reason": "bad " + echo(r)}, "status": 401})
-			return answer{status: 401, body: string(b)}
+			return esAnswer{status: 401, body: string(b)}
 		},
-		"500 string error": func(r *http.Request) answer {
+		"500 string error": func(r *http.Request) esAnswer {
 			b, _ := json.Marshal(map[string]any{"error": echo(r)})
-			return answer{status: 500, body: string(b)}
+			return esAnswer{status: 500, body: string(b)}
 		},
-		"403 message": func(r *http.Request) answer {
+		"403 message": func(r *http.Request) esAnswer {
 			b, _ := json.Marshal(map[string]any{"message": echo(r)})
-			return answer{status: 403, body: string(b)}
+			return esAnswer{status: 403, body: string(b)}
 		},
-		"401 plain text": func(r *http.Request) answer {
-			return answer{status: 401, header: map[string]string{"Content-Type": "text/plain"}, body: echo(r) + "\n"}
+		"401 plain text": func(r *http.Request) esAnswer {
+			return esAnswer{status: 401, header: map[string]string{"Content-Type": "text/plain"}, body: echo(r) + "\n"}
 		},
-		"item error": func(r *http.Request) answer {
+		"item error": func(r *http.Request) esAnswer {
 			b, _ := json.Marshal(map[string]any{"errors": true, "items": []any{map[string]any{"index": map[string]any{
 				"status": 400, "error": map[string]any{"type": "x " + echo(r), "reason": echo(r)}}}}})
-			return answer{body: string(b)}
+			return esAnswer{body: string(b)}
 		},
 	}
 	for _, cred := range creds {
 		for name, ans := range answers {
 			t.Run(fmt.Sprintf("%v/%s", cred.schemes(), name), func(t *testing.T) {
-				es := newFakeES(t, func(r *http.Request, _ []byte) answer { return ans(r) })
-				c := newClient(t, ClientOptions{URLs: []string{es.URL, es.URL + "/other"}, Auth: cred})
+				es := newFakeES(t, func(r *http.Request, _ []byte) esAnswer { return ans(r) })
+				c := newTestClient(t, ClientOptions{URLs: []string{es.URL, es.URL + "/other"}, Auth: cred})
 				var texts []string
-				res, err := c.Bulk(context.Background(), ndjson(1), 1)
+				res, err := c.Bulk(context.Background(), testBulkBody(1), 1)
 				if err != nil {
 					texts = append(texts, err.Error(), fmt.Sprintf("%+v", err))
 				}
@@ -763,23 +763,23 @@ func TestBackoff(t *testing.T) {
 func TestInfo(t *testing.T) {
 	for _, tc := range []struct {
 		name          string
-		a             answer
+		a             esAnswer
 		version, dist string
 		wantErr       string
 	}{
-		{"elasticsearch 8", answer{header: map[string]string{"X-Elastic-Product": "Elasticsearch"},
+		{"elasticsearch 8", esAnswer{header: map[string]string{"X-Elastic-Product": "Elasticsearch"},
 			body: `{"name":"n","cluster_name":"c","version":{"number":"8.15.0","build_flavor":"default","lucene_version":"9.11.1"},"tagline":"You Know, for Search"}`}, "8.15.0", "elasticsearch", ""},
-		{"elasticsearch 7.10", answer{body: `{"name":"n","version":{"number":"7.10.2","build_flavor":"default"},"tagline":"You Know, for Search"}`}, "7.10.2", "", ""},
-		{"opensearch", answer{body: `{"name":"n","version":{"distribution":"opensearch","number":"2.17.0","minimum_wire_compatibility_version":"7.10.0"},"tagline":"The OpenSearch Project: https://opensearch.org/"}`}, "2.17.0", "opensearch", ""},
-		{"compatible", answer{body: `{"name":"zinc","version":{"number":"0.4.10"}}`}, "0.4.10", "", ""},
-		{"numeric version", answer{body: `{"version":{"number":8}}`}, "8", "", ""},
-		{"no version", answer{body: `{}`}, "", "", ""},
-		{"not JSON", answer{body: `<html>`}, "", "", "info response"},
-		{"401", answer{status: 401, body: `{"error":{"type":"security_exception","reason":"unable to authenticate user [elastic]"},"status":401}`}, "", "", "GET " /* URL */},
+		{"elasticsearch 7.10", esAnswer{body: `{"name":"n","version":{"number":"7.10.2","build_flavor":"default"},"tagline":"You Know, for Search"}`}, "7.10.2", "", ""},
+		{"opensearch", esAnswer{body: `{"name":"n","version":{"distribution":"opensearch","number":"2.17.0","minimum_wire_compatibility_version":"7.10.0"},"tagline":"The OpenSearch Project: https://opensearch.org/"}`}, "2.17.0", "opensearch", ""},
+		{"compatible", esAnswer{body: `{"name":"zinc","version":{"number":"0.4.10"}}`}, "0.4.10", "", ""},
+		{"numeric version", esAnswer{body: `{"version":{"number":8}}`}, "8", "", ""},
+		{"no version", esAnswer{body: `{}`}, "", "", ""},
+		{"not JSON", esAnswer{body: `<html>`}, "", "", "info response"},
+		{"401", esAnswer{status: 401, body: `{"error":{"type":"security_exception","reason":"unable to authenticate user [elastic]"},"status":401}`}, "", "", "GET " /* URL */},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			es := newFakeES(t, always(tc.a))
-			c := newClient(t, ClientOptions{URLs: []string{es.URL}})
+			es := newFakeES(t, alwaysAnswer(tc.a))
+			c := newTestClient(t, ClientOptions{URLs: []string{es.URL}})
 			v, d, err := c.Info(context.Background())
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
@@ -801,34 +801,34 @@ func TestPutIndexTemplate(t *testing.T) {
 	const composable = `{"index_patterns":["logstash-*"],"priority":200,"composed_of":[],"_meta":{"by":"logmeter"},` +
 		`"template":{"settings":{"number_of_shards":1},"mappings":{"properties":{"message":{"type":"text"}}}}}`
 	const legacy = `{"index_patterns":["logstash-*"],"mappings":{"properties":{"message":{"type":"text"}}},"order":200,"settings":{"number_of_shards":1}}`
-	notFound := answer{status: 404, body: `{"error":"Incorrect HTTP method for uri [/_index_template/logmeter] and method [PUT]"}`}
+	notFound := esAnswer{status: 404, body: `{"error":"Incorrect HTTP method for uri [/_index_template/logmeter] and method [PUT]"}`}
 	for _, tc := range []struct {
 		name       string
-		composable answer
-		legacy     answer
+		composable esAnswer
+		legacy     esAnswer
 		wantPaths  []string
 		wantErr    string
 	}{
-		{"composable", answer{body: `{"acknowledged":true}`}, answer{}, []string{"/_index_template/logmeter"}, ""},
-		{"404: legacy", notFound, answer{body: `{"acknowledged":true}`}, []string{"/_index_template/logmeter", "/_template/logmeter"}, ""},
-		{"405: legacy", answer{status: 405}, answer{body: `{"acknowledged":true}`}, []string{"/_index_template/logmeter", "/_template/logmeter"}, ""},
-		{"400 invalid index name: legacy", answer{status: 400, body: `{"error":{"type":"invalid_index_name_exception","reason":"Invalid index name [_index_template], must not start with '_'."},"status":400}`},
-			answer{body: `{"acknowledged":true}`}, []string{"/_index_template/logmeter", "/_template/logmeter"}, ""},
-		{"400 bad mapping: no fallback", answer{status: 400, body: `{"error":{"type":"mapper_parsing_exception","reason":"unknown type [txt]"}}`},
-			answer{body: `{"acknowledged":true}`}, []string{"/_index_template/logmeter"}, "mapper_parsing_exception"},
-		{"both fail", notFound, answer{status: 400, body: `{"error":{"type":"illegal_argument_exception","reason":"not served"}}`},
+		{"composable", esAnswer{body: `{"acknowledged":true}`}, esAnswer{}, []string{"/_index_template/logmeter"}, ""},
+		{"404: legacy", notFound, esAnswer{body: `{"acknowledged":true}`}, []string{"/_index_template/logmeter", "/_template/logmeter"}, ""},
+		{"405: legacy", esAnswer{status: 405}, esAnswer{body: `{"acknowledged":true}`}, []string{"/_index_template/logmeter", "/_template/logmeter"}, ""},
+		{"400 invalid index name: legacy", esAnswer{status: 400, body: `{"error":{"type":"invalid_index_name_exception","reason":"Invalid index name [_index_template], must not start with '_'."},"status":400}`},
+			esAnswer{body: `{"acknowledged":true}`}, []string{"/_index_template/logmeter", "/_template/logmeter"}, ""},
+		{"400 bad mapping: no fallback", esAnswer{status: 400, body: `{"error":{"type":"mapper_parsing_exception","reason":"unknown type [txt]"}}`},
+			esAnswer{body: `{"acknowledged":true}`}, []string{"/_index_template/logmeter"}, "mapper_parsing_exception"},
+		{"both fail", notFound, esAnswer{status: 400, body: `{"error":{"type":"illegal_argument_exception","reason":"not served"}}`},
 			[]string{"/_index_template/logmeter", "/_template/logmeter"}, "HTTP 404 Not Found: Incorrect HTTP method for uri [/_index_template/logmeter] and method [PUT]; legacy template: PUT "},
-		{"403: no fallback", answer{status: 403, body: `{"error":{"type":"security_exception","reason":"action [indices:admin/index_template/put] is unauthorized"}}`},
-			answer{body: `{"acknowledged":true}`}, []string{"/_index_template/logmeter"}, "is unauthorized"},
+		{"403: no fallback", esAnswer{status: 403, body: `{"error":{"type":"security_exception","reason":"action [indices:admin/index_template/put] is unauthorized"}}`},
+			esAnswer{body: `{"acknowledged":true}`}, []string{"/_index_template/logmeter"}, "is unauthorized"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			es := newFakeES(t, func(r *http.Request, _ []byte) answer {
+			es := newFakeES(t, func(r *http.Request, _ []byte) esAnswer {
 				if strings.HasPrefix(r.URL.Path, "/_template/") {
 					return tc.legacy
 				}
 				return tc.composable
 			})
-			c := newClient(t, ClientOptions{URLs: []string{es.URL}})
+			c := newTestClient(t, ClientOptions{URLs: []string{es.URL}})
 			err := c.PutIndexTemplate(context.Background(), "logmeter", []byte(composable))
 			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
 				t.Fatalf("err = %v, want %q", err, tc.wantErr)
@@ -864,7 +864,7 @@ func benchResponse(n, errEvery int) []byte {
 			items[i] = fmt.Sprintf(`{"create":{"_index":"logstash-2025.01.01","_id":"id%d","status":400,"error":{"type":"document_parsing_exception","reason":"[1:42] failed to parse field [n] of type [long] in document with id 'id%d'. Preview of field's value: 'abc'","caused_by":{"type":"illegal_argument_exception","reason":"For input string: \"abc\""}}}}`, i, i)
 		}
 	}
-	return []byte(itemsResponse(errEvery > 0, items...))
+	return []byte(bulkItemsResponse(errEvery > 0, items...))
 }
 
 func BenchmarkBulkParse(b *testing.B) {
