@@ -186,12 +186,31 @@ func (f *Forwarder) Run(ctx context.Context) error {
 			}
 		})
 	}
+	// The buffer gauge is kept by its own goroutine: the reading one may be
+	// waiting for the cluster, which is exactly when the gauge matters.
+	gaugeCtx, stopGauge := context.WithCancel(ctx)
+	defer stopGauge()
+	if f.bufferBytes != nil {
+		wg.Go(func() {
+			tick := time.NewTicker(time.Second)
+			defer tick.Stop()
+			for {
+				f.bufferBytes.Set(float64(f.tailer.PendingBytes()))
+				select {
+				case <-gaugeCtx.Done():
+					return
+				case <-tick.C:
+				}
+			}
+		})
+	}
 	ro := f.o.Tail
 	ro.AfterPoll = f.afterPoll
 	ro.BeforeCheckpoint = f.drain
 	ro.FinalTimeout = f.s.FinalTimeout
 	err := f.tailer.Run(ctx, ro)
 	stopSending()
+	stopGauge()
 	close(f.work)
 	wg.Wait()
 	f.dead.close()
@@ -258,9 +277,6 @@ func (f *Forwarder) afterPoll() {
 		f.dispatch()
 	}
 	pending := f.tailer.Lag()
-	if f.bufferBytes != nil {
-		f.bufferBytes.Set(float64(pending))
-	}
 	if f.s.DropOldest && f.s.BufferMax > 0 {
 		// With drop_oldest, data beyond the limit is read and counted as
 		// dropped instead of waiting for the cluster.

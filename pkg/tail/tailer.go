@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -89,6 +90,11 @@ type Tailer struct {
 	scanned    bool                  // the first scan has run
 	restored   map[fileKey]savedFile // checkpoint entries not yet matched to a file
 	extra      json.RawMessage       // state saved by the pipeline with the offsets
+
+	// pending is a copy of each file's path, identity and offset as of the
+	// last poll, for PendingBytes from other goroutines.
+	pendingMu sync.Mutex
+	pending   []pendingFile
 
 	buf    []byte
 	fpBuf  []byte
@@ -577,7 +583,40 @@ func (t *Tailer) Poll() (more bool) {
 			delete(t.gone, k)
 		}
 	}
+	t.pendingMu.Lock()
+	t.pending = t.pending[:0]
+	for _, f := range t.followers {
+		t.pending = append(t.pending, pendingFile{path: f.path, key: f.key, offset: f.checkpointOffset(), size: f.size})
+	}
+	t.pendingMu.Unlock()
 	return more
+}
+
+type pendingFile struct {
+	path   string
+	key    fileKey
+	offset int64
+	size   int64
+}
+
+// PendingBytes is how much of the followed files lies beyond their
+// positions: what this reader still has to deliver. Unlike Lag it looks at
+// the files' sizes now, and it is safe to call from any goroutine, so it
+// stays right while the reading goroutine waits (a forwarder held back by
+// its cluster).
+func (t *Tailer) PendingBytes() int64 {
+	t.pendingMu.Lock()
+	files := slices.Clone(t.pending)
+	t.pendingMu.Unlock()
+	var n int64
+	for _, f := range files {
+		size := f.size
+		if fi, err := os.Stat(f.path); err == nil && keyOf(fi) == f.key {
+			size = fi.Size()
+		}
+		n += max(size-f.offset, 0)
+	}
+	return n
 }
 
 // check stats the path of f and handles rotation and truncation.
