@@ -36,7 +36,12 @@ count() {
 	curl -fsS -u admin:bench-secret -XPOST "http://127.0.0.1:$esport/_refresh" >/dev/null
 	curl -fsS -u admin:bench-secret "http://127.0.0.1:$esport/logstash-*/_count" | python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])'
 }
-metric() { curl -fsS "http://127.0.0.1:$port/metrics" | awk -v n="$1" '$1 ~ "^"n"({|$)" { s += $NF } END { printf "%d\n", s }'; }
+# metric NAME: the sum of its samples; NAME may include labels (exact match).
+metric() {
+	curl -fsS "http://127.0.0.1:$port/metrics" | awk -v n="$1" '
+		index($1, n) == 1 && (length($1) == length(n) || substr($1, length(n) + 1, 1) == "{") { s += $NF }
+		END { printf "%d\n", s }'
+}
 cpu() { awk -v hz="$hz" '{ printf "%.2f\n", ($14 + $15) / hz }' "/proc/$1/stat"; }
 wait_metric() {
 	for _ in $(seq 1 3000); do [ "$(metric "$1" 2>/dev/null || echo 0)" -ge "$2" ] && return 0; sleep 0.1; done
