@@ -44,7 +44,12 @@ metric() {
 }
 cpu() { awk -v hz="$hz" '{ printf "%.2f\n", ($14 + $15) / hz }' "/proc/$1/stat"; }
 wait_metric() {
-	for _ in $(seq 1 3000); do [ "$(metric "$1" 2>/dev/null || echo 0)" -ge "$2" ] && return 0; sleep 0.1; done
+	local v
+	for _ in $(seq 1 3000); do
+		v=$(metric "$1" 2>/dev/null | head -n 1) || v=0
+		[ "${v:-0}" -ge "$2" ] && return 0
+		sleep 0.1
+	done
 	echo "timed out: $1 < $2" >&2; return 1
 }
 

@@ -3,8 +3,10 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -104,11 +106,52 @@ func waitCount(t *testing.T, es *estest.Server, index string, want int, timeout 
 	return time.Since(start)
 }
 
-// checkIDs lists the ids of index and checks there are want distinct ones,
-// each on one document; it returns the ids.
-func checkIDs(t *testing.T, es *estest.Server, index string, want int) map[string]int {
+// indices lists the indices matching pattern.
+func indices(t *testing.T, es *estest.Server, pattern string) []string {
 	t.Helper()
-	ids := es.IDs(index)
+	resp, err := es.Do(http.MethodGet, "/_cat/indices/"+pattern+"?format=json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("_cat/indices/%s: %s", pattern, resp.Status)
+	}
+	var rows []struct {
+		Index string `json:"index"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&rows); err != nil {
+		t.Fatalf("_cat/indices/%s: %v", pattern, err)
+	}
+	var names []string
+	for _, r := range rows {
+		names = append(names, r.Index)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// allIDs returns every _id in the indices matching pattern with the number
+// of documents carrying it. It lists each index on its own: a search over
+// several indices pages through at most 10,000 hits of each (esserver's
+// multi-index search), so estest's IDs of a pattern misses documents past
+// that.
+func allIDs(t *testing.T, es *estest.Server, pattern string) map[string]int {
+	t.Helper()
+	ids := map[string]int{}
+	for _, idx := range indices(t, es, pattern) {
+		for id, n := range es.IDs(idx) {
+			ids[id] += n
+		}
+	}
+	return ids
+}
+
+// checkIDs lists the ids of the indices matching pattern and checks there
+// are want distinct ones, each on one document; it returns the ids.
+func checkIDs(t *testing.T, es *estest.Server, pattern string, want int) map[string]int {
+	t.Helper()
+	ids := allIDs(t, es, pattern)
 	dup := 0
 	for _, n := range ids {
 		if n != 1 {
@@ -116,7 +159,7 @@ func checkIDs(t *testing.T, es *estest.Server, index string, want int) map[strin
 		}
 	}
 	if len(ids) != want || dup != 0 {
-		t.Errorf("%s: %d distinct _ids, %d of them on more than one document; want %d distinct, each once", index, len(ids), dup, want)
+		t.Errorf("%s: %d distinct _ids, %d of them on more than one document; want %d distinct, each once", pattern, len(ids), dup, want)
 	}
 	return ids
 }
@@ -181,4 +224,57 @@ func lineAt(t *testing.T, cache map[string][]byte, path string, offset int64) (s
 // criLine frames text as a containerd (CRI) log line.
 func criLine(ts time.Time, stream, text string) string {
 	return ts.UTC().Format(time.RFC3339Nano) + " " + stream + " F " + text
+}
+
+// checkpointedLines returns how many lines of path lie before the offset
+// the forwarder's checkpoint (forward-positions.json) saved for it: the
+// lines it knows Elasticsearch confirmed.
+func checkpointedLines(t *testing.T, stateDir, path string) int {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(stateDir, "forward-positions.json"))
+	if os.IsNotExist(err) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Files []struct {
+			Path   string `json:"path"`
+			Offset int64  `json:"offset"`
+		} `json:"files"`
+	}
+	if err := json.Unmarshal(data, &st); err != nil {
+		t.Fatalf("forward-positions.json: %v", err)
+	}
+	for _, f := range st.Files {
+		if f.Path != path {
+			continue
+		}
+		content, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Offset > int64(len(content)) {
+			t.Fatalf("forward-positions.json: offset %d past the end of %s (%d bytes)", f.Offset, path, len(content))
+		}
+		return strings.Count(string(content[:f.Offset]), "\n")
+	}
+	return 0
+}
+
+// fwdReadChunk bounds what the forwarder may have read past the lines it
+// handled (the tailer's read chunk).
+const fwdReadChunk = 256 << 10
+
+// unreadAtLeast is how many bytes of what w wrote the forwarder cannot have
+// read if it handled at most maxHandled lines (in writing order): the bytes
+// after them, less a read chunk. 0 if that is negative.
+func unreadAtLeast(written tally, maxHandled int) int64 {
+	var handled int64
+	for seq := range min(maxHandled, written.lines) {
+		text, _, _, _, _ := nginxLine(seq)
+		handled += int64(len(text)) + 1
+	}
+	return max(written.bytes-handled-fwdReadChunk, 0)
 }

@@ -13,7 +13,10 @@ import (
 
 // fwdBatch is the batching of the forwarding tests: small enough that a
 // run has many Bulk requests, quick enough to flush a tail.
-const fwdBatch = "    batch: {max_docs: 2000, max_wait: 200ms}\n"
+const (
+	fwdMaxDocs = 2000
+	fwdBatch   = "    batch: {max_docs: 2000, max_wait: 200ms}\n"
+)
 
 // TestForward100kLines ships 100,000 nginx lines from four files, two plain
 // and two CRI with runtime times over two days, and checks that each line
@@ -97,8 +100,7 @@ func TestForward100kLines(t *testing.T) {
 	endTime := time.Now()
 	t.Logf("%d documents indexed %s after the start: %.0f docs/s", total, took.Round(time.Millisecond), float64(total)/took.Seconds())
 
-	ids := checkIDs(t, es, fwdIndexPattern, total)
-	_ = ids
+	checkIDs(t, es, fwdIndexPattern, total)
 	for _, idx := range []string{"logstash-2024.05.01", "logstash-2024.05.02"} {
 		n, err := es.Count(idx)
 		if err != nil {
@@ -130,18 +132,28 @@ func TestForward100kLines(t *testing.T) {
 	cache := map[string][]byte{}
 	checked, bad := 0, 0
 	seenPath := map[string]int{}
-	for _, from := range []int{0, 33000, 66000, total - 250} {
-		res, err := es.Search(fwdIndexPattern, map[string]any{
+	var pages []samplePage
+	for _, idx := range indices(t, es, fwdIndexPattern) {
+		n, err := es.Count(idx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, from := range []int{0, n/2 - 100, n - 200} {
+			pages = append(pages, samplePage{idx, max(from, 0)})
+		}
+	}
+	for _, pg := range pages {
+		res, err := es.Search(pg.index, map[string]any{
 			"query": map[string]any{"match_all": map[string]any{}},
 			"sort":  []any{"_id"},
-			"from":  from,
-			"size":  250,
+			"from":  pg.from,
+			"size":  200,
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(res.Hits) != 250 {
-			t.Fatalf("search from %d: %d hits, want 250", from, len(res.Hits))
+		if len(res.Hits) == 0 {
+			t.Fatalf("search of %s from %d: no hits", pg.index, pg.from)
 		}
 		for _, h := range res.Hits {
 			checked++
@@ -214,5 +226,267 @@ func TestForward100kLines(t *testing.T) {
 	}
 	if got := requestsTotal(ms); got == 0 {
 		t.Errorf("nginx_http_requests_total is 0: the metrics path counted nothing")
+	}
+}
+
+type samplePage struct {
+	index string
+	from  int
+}
+
+// fwdRetry keeps retries quick so that a test does not wait long for the
+// next attempt after the server is back.
+const fwdRetry = "    retry: {initial_backoff: 100ms, max_backoff: 1s}\n"
+
+// TestForwardOutage stops the server while a writer appends ~20k lines over
+// ~6s: the metrics path must count every line while the server is down, the
+// forwarder must retry and report a backlog, and after the restart every
+// line must arrive once.
+func TestForwardOutage(t *testing.T) {
+	const (
+		bursts     = 60
+		burstLines = 334
+		pace       = 100 * time.Millisecond
+		total      = bursts * burstLines
+	)
+	es := estest.Start(t)
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "access.log")
+	w, err := newLogWriter(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.close()
+	e := newFwdEnv(t, es, []fwdInput{{name: input, format: "plain", paths: []string{logPath}}}, fwdBatch+fwdRetry)
+	d := e.start(t)
+
+	writerDone := make(chan error, 1)
+	stop := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(pace) // pacing the writer, not synchronisation
+		defer tick.Stop()
+		for range bursts {
+			select {
+			case <-stop:
+				writerDone <- nil
+				return
+			case <-tick.C:
+			}
+			if err := w.write(burstLines); err != nil {
+				writerDone <- err
+				return
+			}
+		}
+		writerDone <- nil
+	}()
+	writerFinished := false
+	t.Cleanup(func() {
+		if !writerFinished {
+			close(stop)
+			<-writerDone
+		}
+	})
+
+	waitFor(t, 20*time.Second, "a third of the lines written", func() (bool, string) {
+		n, _ := w.progress()
+		return n >= total/3, fmt.Sprintf("%d lines", n)
+	})
+	stoppedAt := time.Now()
+	es.Stop()
+	atStop, _ := w.progress()
+	ms := d.scrape()
+	retriedAtStop := fwdDocs(ms, "retried")
+	t.Logf("server stopped with %d lines written (the stop took %s); forward docs sent %v, retried %v so far",
+		atStop, time.Since(stoppedAt).Round(time.Millisecond), fwdDocs(ms, "sent"), retriedAtStop)
+
+	// While the server is down, scrape until the writer is done and the
+	// rule counters have every matching line written.
+	var (
+		polls              int
+		maxBehind          float64 // matching lines written but not counted, at a scrape
+		maxBuffer, retried float64
+		counted, matched   float64
+		want               tally
+	)
+	deadline := time.Now().Add(30 * time.Second)
+	for done := false; ; {
+		if !done {
+			select {
+			case err := <-writerDone:
+				writerFinished, done = true, true
+				if err != nil {
+					t.Fatalf("writer: %v", err)
+				}
+			default:
+			}
+		}
+		want = w.snapshot() // before the scrape: the scrape must count at least these
+		ms = d.scrape()
+		polls++
+		matched = float64(want.lines - want.unmatched)
+		counted = requestsTotal(ms)
+		maxBehind = max(maxBehind, matched-counted)
+		maxBuffer = max(maxBuffer, ms.get("logmeter_forward_buffer_bytes"))
+		retried = fwdDocs(ms, "retried")
+		if done && counted >= matched && retried > retriedAtStop {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 30s of outage: writer done %v, nginx_http_requests_total %v of %v matching lines, retried %v (%v at the stop)", done, counted, matched, retried, retriedAtStop)
+		}
+		time.Sleep(50 * time.Millisecond) // polling interval, not synchronisation
+	}
+	sent := fwdDocs(ms, "sent")
+	buffer := ms.get("logmeter_forward_buffer_bytes")
+	t.Logf("outage of %s, %d scrapes: all %d lines written (%d after the stop); nginx_http_requests_total %v = matching lines %v (at most %v behind at a scrape); forward docs sent %v, retried %v; logmeter_forward_buffer_bytes max %v, at the end %v",
+		time.Since(stoppedAt).Round(time.Millisecond), polls, want.lines, want.lines-atStop, counted, matched, maxBehind, sent, retried, maxBuffer, buffer)
+	checkCounts(t, ms, want)
+	// The forwarder has read at most its confirmed lines, one batch per
+	// worker and the batch it waits to hand over, and a read chunk: the
+	// rest is unread, and logmeter_forward_buffer_bytes says so.
+	unread := unreadAtLeast(want, int(sent)+3*fwdMaxDocs)
+	if buffer < float64(unread) {
+		t.Errorf("logmeter_forward_buffer_bytes = %v at the end of the outage, but at least %d bytes are unread (%d lines written, %v confirmed)", buffer, unread, want.lines, sent)
+	}
+
+	restart := time.Now()
+	es.Restart()
+	took := waitCount(t, es, fwdIndexPattern, want.lines, 60*time.Second)
+	t.Logf("server restarted in %s; all %d documents indexed %s after the restart", (time.Since(restart) - took).Round(time.Millisecond), want.lines, time.Since(restart).Round(time.Millisecond))
+	checkIDs(t, es, fwdIndexPattern, want.lines)
+	ms = d.scrape()
+	t.Logf("logmeter_forward_docs_total: sent %v, retried %v, failed %v; buffer_bytes %v", fwdDocs(ms, "sent"), fwdDocs(ms, "retried"), fwdDocs(ms, "failed"), ms.get("logmeter_forward_buffer_bytes"))
+	if v := fwdDocs(ms, "failed"); v != 0 {
+		t.Errorf("logmeter_forward_docs_total{result=\"failed\"} = %v, want 0", v)
+	}
+}
+
+// TestForwardKill kills logmeter with SIGKILL while it forwards 30k lines
+// and restarts it: every line must arrive, once per _id.
+func TestForwardKill(t *testing.T) {
+	const total = 30000
+	es := estest.Start(t)
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "access.log")
+	w, err := newLogWriter(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.write(total); err != nil {
+		t.Fatal(err)
+	}
+	w.close()
+	e := newFwdEnv(t, es, []fwdInput{{name: input, format: "plain", paths: []string{logPath}}}, fwdBatch+fwdRetry)
+	d := e.start(t)
+	var sent1 float64
+	waitFor(t, 30*time.Second, "some documents confirmed", func() (bool, string) {
+		sent1 = fwdDocs(d.scrape(), "sent")
+		return sent1 >= total/2, fmt.Sprintf("sent %v", sent1)
+	})
+	d.kill()
+	if sent1 >= total {
+		t.Fatalf("all %d documents were confirmed before the kill: nothing to test", total)
+	}
+	confirmed := checkpointedLines(t, e.stateDir, logPath)
+	indexed, err := es.Count(fwdIndexPattern)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("SIGKILL after sent >= %v; %d lines confirmed in forward-positions.json, %d documents indexed", sent1, confirmed, indexed)
+	if indexed >= total {
+		t.Fatalf("all %d documents were indexed before the kill: nothing to test", total)
+	}
+	if confirmed > indexed {
+		t.Errorf("the forward checkpoint covers %d lines but only %d documents are indexed: lines lost", confirmed, indexed)
+	}
+
+	d = e.start(t)
+	took := waitCount(t, es, fwdIndexPattern, total, 60*time.Second)
+	checkIDs(t, es, fwdIndexPattern, total)
+	ms := d.scrape()
+	sent2 := fwdDocs(ms, "sent")
+	// sent2 is counted from zero again: the second run sends the lines
+	// after the checkpoint, of which indexed-confirmed were there already.
+	resent := int(sent2) - (total - indexed)
+	t.Logf("after the restart: %d documents within %s; the second run sent %v documents, %d of them already indexed (re-sent, overwritten)", total, took.Round(time.Millisecond), sent2, resent)
+	if want := float64(total - confirmed); sent2 != want {
+		t.Errorf("the second run sent %v documents, want %v: the %d lines after the checkpoint", sent2, want, total-confirmed)
+	}
+	if v := fwdDocs(ms, "failed"); v != 0 {
+		t.Errorf("logmeter_forward_docs_total{result=\"failed\"} = %v, want 0", v)
+	}
+}
+
+// TestForwardRotationWhileDown rotates the log (rename) twice while the
+// server is stopped: the forwarder's cursor still holds the first file and
+// must find the second when the server is back, losing nothing.
+func TestForwardRotationWhileDown(t *testing.T) {
+	es := estest.Start(t)
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "access.log")
+	w, err := newLogWriter(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.close()
+	e := newFwdEnv(t, es, []fwdInput{{name: input, format: "plain", paths: []string{logPath}}}, fwdBatch+fwdRetry)
+	d := e.start(t)
+	const a, b, c, dd = 1000, 5000, 5000, 1000
+	if err := w.write(a); err != nil {
+		t.Fatal(err)
+	}
+	waitCount(t, es, fwdIndexPattern, a, 30*time.Second)
+	es.Stop()
+	if err := w.write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.rotateRename(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.write(c); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.rotateRename(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.write(dd); err != nil {
+		t.Fatal(err)
+	}
+	want := w.snapshot()
+	d.waitLines(want.lines, 10*time.Second)
+	ms := d.scrape()
+	checkCounts(t, ms, want)
+	sent := fwdDocs(ms, "sent")
+	t.Logf("while the server is down: %d lines written over 3 files, 2 renames; metrics path read %v; forward sent %v, retried %v",
+		want.lines, ms.get("logmeter_lines_read_total", "input", input), sent, fwdDocs(ms, "retried"))
+	// The forwarder cannot have read more than the confirmed lines, a batch
+	// per worker and one more: logmeter_forward_buffer_bytes ("the unread
+	// bytes") must show the rest within a few polls.
+	unread := unreadAtLeast(want, int(sent)+3*fwdMaxDocs)
+	var buffer float64
+	bufferDeadline := time.Now().Add(3 * time.Second)
+	for buffer < float64(unread) && time.Now().Before(bufferDeadline) {
+		time.Sleep(50 * time.Millisecond) // polling interval, not synchronisation
+		buffer = d.scrape().get("logmeter_forward_buffer_bytes")
+	}
+	t.Logf("logmeter_forward_buffer_bytes = %v with at least %d bytes unread by the forwarder", buffer, unread)
+	if buffer < float64(unread) {
+		t.Errorf("logmeter_forward_buffer_bytes = %v during the outage, but at least %d bytes are unread (%d lines written, %v confirmed)", buffer, unread, want.lines, sent)
+	}
+
+	restart := time.Now()
+	es.Restart()
+	waitCount(t, es, fwdIndexPattern, want.lines, 60*time.Second)
+	t.Logf("all %d documents indexed %s after the restart", want.lines, time.Since(restart).Round(time.Millisecond))
+	checkIDs(t, es, fwdIndexPattern, want.lines)
+	ms = d.scrape()
+	if v := ms.get("logmeter_forward_lost_bytes_total"); v != 0 {
+		t.Errorf("logmeter_forward_lost_bytes_total = %v, want 0", v)
+	}
+	if v := ms.get("logmeter_rotation_lost_bytes_total", "input", input); v != 0 {
+		t.Errorf("logmeter_rotation_lost_bytes_total = %v, want 0", v)
+	}
+	if v := fwdDocs(ms, "failed"); v != 0 {
+		t.Errorf("logmeter_forward_docs_total{result=\"failed\"} = %v, want 0", v)
 	}
 }
