@@ -16,6 +16,9 @@ import (
 	"github.com/logmeter/logmeter/pkg/tail"
 )
 
+// drainWait bounds how long a periodic checkpoint waits for confirmations.
+const drainWait = 5 * time.Second
+
 // StateFile is the forwarder's own checkpoint in the state directory: its
 // positions advance only when Elasticsearch has confirmed the lines.
 const StateFile = "forward-positions.json"
@@ -69,6 +72,7 @@ type Forwarder struct {
 	index  *indexName
 	dead   *deadLetter
 
+	ctx      context.Context // Run's: dispatching stops waiting when it ends
 	cur      *batch
 	pool     sync.Pool
 	work     chan *batch
@@ -169,6 +173,7 @@ func (f *Forwarder) SetInputs(inputs []tail.Input) { f.tailer.SetInputs(inputs) 
 // FinalTimeout for the batches in flight, checkpoints what was confirmed,
 // and returns.
 func (f *Forwarder) Run(ctx context.Context) error {
+	f.ctx = ctx
 	sendCtx, stopSending := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for range f.s.Workers {
@@ -255,26 +260,49 @@ func (f *Forwarder) handle(l *logline.Line) {
 	b.buf = append(b.buf, '\n')
 	b.ends = append(b.ends, len(b.buf))
 	if len(b.ends) >= f.s.MaxDocs || len(b.buf) >= f.s.MaxBytes {
-		f.dispatch()
+		f.dispatch(f.ctx)
 	}
 }
 
 // dispatch hands the current batch to a worker, waiting for one to be free:
-// that wait is the back-pressure that holds back only this path.
-func (f *Forwarder) dispatch() {
+// that wait is the back-pressure that holds back only this path. With
+// when_full: drop_oldest and more than buffer.max_bytes waiting, a batch
+// that would have to wait is dropped (and counted) instead, so the reader
+// moves on. It reports whether the batch left (sent or dropped); when ctx
+// ends first the batch stays, unconfirmed, and is read again after a restart.
+func (f *Forwarder) dispatch(ctx context.Context) bool {
 	if len(f.cur.ends) == 0 {
-		return
+		return true
+	}
+	if ctx == nil {
+		ctx = context.Background()
 	}
 	f.inflight.Add(1)
-	f.work <- f.cur
+	select {
+	case f.work <- f.cur:
+	default:
+		if f.s.DropOldest && f.s.BufferMax > 0 && f.tailer.PendingBytes()+int64(len(f.cur.buf)) > f.s.BufferMax {
+			f.inflight.Add(-1)
+			f.count(f.dropped, len(f.cur.ends))
+			f.cur.reset()
+			return true
+		}
+		select {
+		case f.work <- f.cur:
+		case <-ctx.Done():
+			f.inflight.Add(-1)
+			return false
+		}
+	}
 	f.cur = f.pool.Get().(*batch)
+	return true
 }
 
 // afterPoll flushes a batch that waited long enough and applies the buffer
 // limit (tailer goroutine).
 func (f *Forwarder) afterPoll() {
 	if len(f.cur.ends) > 0 && f.o.Clock().Sub(f.cur.first) >= f.s.MaxWait {
-		f.dispatch()
+		f.dispatch(f.ctx)
 	}
 	pending := f.tailer.Lag()
 	if f.s.DropOldest && f.s.BufferMax > 0 {
@@ -292,8 +320,24 @@ func (f *Forwarder) afterPoll() {
 
 // drain dispatches the current batch and waits until every batch in flight
 // is settled, so the checkpoint that follows covers only confirmed lines.
+//
+// A periodic checkpoint waits at most drainWait: while the cluster is away
+// the checkpoint is skipped rather than holding up the reader (which then
+// keeps applying drop_oldest and serving reloads).
 func (f *Forwarder) drain(ctx context.Context) bool {
-	f.dispatch()
+	if _, final := ctx.Deadline(); !final {
+		wait := drainWait
+		if f.s.DropOldest {
+			// The reader must keep moving to drop: wait a little only.
+			wait = min(100*time.Millisecond, f.o.Tail.CheckpointEvery/4)
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, wait)
+		defer cancel()
+	}
+	if !f.dispatch(ctx) {
+		return false
+	}
 	for f.inflight.Load() > 0 {
 		select {
 		case <-f.settled:

@@ -2,6 +2,7 @@ package forward
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -31,7 +32,10 @@ type dateToken struct {
 }
 
 func parseIndexName(pattern string) (*indexName, error) {
-	n := &indexName{lastDay: -1}
+	if pattern == "" {
+		return nil, fmt.Errorf("index: empty name")
+	}
+	n := &indexName{lastDay: math.MinInt64}
 	rest := pattern
 	for rest != "" {
 		i := strings.Index(rest, "%{+")
@@ -47,6 +51,9 @@ func parseIndexName(pattern string) (*indexName, error) {
 			return nil, fmt.Errorf("index %q: unterminated %%{+", pattern)
 		}
 		toks, err := parseDateFormat(rest[i+3 : i+j])
+		if err == nil && len(toks) == 0 {
+			err = fmt.Errorf("empty date format %%{+}")
+		}
 		if err != nil {
 			return nil, fmt.Errorf("index %q: %w", pattern, err)
 		}
@@ -97,9 +104,14 @@ func (n *indexName) name(ts time.Time) string {
 		return n.parts[0].text
 	}
 	ts = ts.UTC()
-	key := ts.Unix() / 86400
+	// Floored division: days (or minutes) before 1970 get keys of their own.
+	per := int64(86400)
 	if n.hourly {
-		key = ts.Unix() / 60 // recomputed each minute at most
+		per = 60 // recomputed each minute at most
+	}
+	key := ts.Unix() / per
+	if ts.Unix()%per < 0 {
+		key--
 	}
 	if key == n.lastDay {
 		return n.lastName

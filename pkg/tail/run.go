@@ -65,17 +65,31 @@ func (t *Tailer) Run(ctx context.Context, o RunOptions) error {
 		return t.Checkpoint(extra())
 	}
 	for {
-		for t.Poll() {
-			// A file had more than one poll's share: go on unless asked to stop.
-			if ctx.Err() != nil {
-				break
-			}
-			if o.AfterPoll != nil {
-				o.AfterPoll()
-			}
-		}
+		more := t.Poll()
 		if o.AfterPoll != nil {
 			o.AfterPoll()
+		}
+		if more {
+			// Still catching up with a backlog: do what is due (checkpoints
+			// above all, so a crash during a long catch-up does not start it
+			// over) without waiting, then read on.
+			select {
+			case <-ctx.Done():
+				final, cancel := context.WithTimeout(context.Background(), max(o.FinalTimeout, time.Second))
+				defer cancel()
+				return checkpoint(final)
+			case <-ckpt.C:
+				if err := checkpoint(ctx); err != nil {
+					t.log.Error("checkpoint failed", "err", err)
+				}
+			case <-scan.C:
+				scanNow()
+			case f := <-o.Do:
+				f()
+				scanNow()
+			default:
+			}
+			continue
 		}
 		select {
 		case <-ctx.Done():

@@ -586,13 +586,14 @@ func (t *Tailer) Poll() (more bool) {
 	t.pendingMu.Lock()
 	t.pending = t.pending[:0]
 	for _, f := range t.followers {
-		t.pending = append(t.pending, pendingFile{path: f.path, key: f.key, offset: f.checkpointOffset(), size: f.size})
+		t.pending = append(t.pending, pendingFile{file: f.f, path: f.path, key: f.key, offset: f.checkpointOffset(), size: f.size})
 	}
 	t.pendingMu.Unlock()
 	return more
 }
 
 type pendingFile struct {
+	file   *os.File // nil while closed; fstat works after renames
 	path   string
 	key    fileKey
 	offset int64
@@ -611,10 +612,32 @@ func (t *Tailer) PendingBytes() int64 {
 	var n int64
 	for _, f := range files {
 		size := f.size
-		if fi, err := os.Stat(f.path); err == nil && keyOf(fi) == f.key {
+		if f.file != nil {
+			// A concurrent Close makes Stat fail: the last size then serves.
+			if fi, err := f.file.Stat(); err == nil {
+				size = fi.Size()
+			}
+		} else if fi, err := os.Stat(f.path); err == nil && keyOf(fi) == f.key {
 			size = fi.Size()
 		}
 		n += max(size-f.offset, 0)
+	}
+	// A file that now sits at a followed path but was not found yet by the
+	// (waiting) reader is pending as a whole.
+	known := map[fileKey]bool{}
+	for _, f := range files {
+		known[f.key] = true
+	}
+	seen := map[string]bool{}
+	for _, f := range files {
+		if seen[f.path] {
+			continue
+		}
+		seen[f.path] = true
+		if fi, err := os.Stat(f.path); err == nil && !known[keyOf(fi)] {
+			known[keyOf(fi)] = true
+			n += fi.Size()
+		}
 	}
 	return n
 }

@@ -200,7 +200,7 @@ func decodeDoc(raw json.RawMessage) (ecsDoc, error) {
 	return d, err
 }
 
-// readAt returns the bytes of path at offset up to the next '\n'.
+// lineAt returns the bytes of path at offset up to the next '\n'.
 func lineAt(t *testing.T, cache map[string][]byte, path string, offset int64) (string, bool) {
 	t.Helper()
 	data, ok := cache[path]

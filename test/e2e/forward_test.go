@@ -299,17 +299,22 @@ func TestForwardOutage(t *testing.T) {
 	t.Logf("server stopped with %d lines written (the stop took %s); forward docs sent %v, retried %v so far",
 		atStop, time.Since(stoppedAt).Round(time.Millisecond), fwdDocs(ms, "sent"), retriedAtStop)
 
-	// While the server is down, scrape until the writer is done and the
-	// rule counters have every matching line written.
+	// While the server is down, scrape until the writer is done, the rule
+	// counters have every matching line written, the forwarder retried and
+	// logmeter_forward_buffer_bytes (refreshed every second) shows the
+	// backlog: the forwarder has read at most its confirmed lines, a batch
+	// per worker, the batch it waits to hand over and a read chunk.
 	var (
-		polls              int
-		maxBehind          float64 // matching lines written but not counted, at a scrape
-		maxBuffer, retried float64
-		counted, matched   float64
-		want               tally
+		polls                      int
+		maxBehind                  float64 // matching lines written but not counted, at a scrape
+		buffer, maxBuffer, retried float64
+		counted, matched, sent     float64
+		unread                     int64
+		done                       bool
+		want                       tally
 	)
 	deadline := time.Now().Add(30 * time.Second)
-	for done := false; ; {
+	for {
 		if !done {
 			select {
 			case err := <-writerDone:
@@ -326,27 +331,32 @@ func TestForwardOutage(t *testing.T) {
 		matched = float64(want.lines - want.unmatched)
 		counted = requestsTotal(ms)
 		maxBehind = max(maxBehind, matched-counted)
-		maxBuffer = max(maxBuffer, ms.get("logmeter_forward_buffer_bytes"))
-		retried = fwdDocs(ms, "retried")
-		if done && counted >= matched && retried > retriedAtStop {
+		buffer = ms.get("logmeter_forward_buffer_bytes")
+		maxBuffer = max(maxBuffer, buffer)
+		retried, sent = fwdDocs(ms, "retried"), fwdDocs(ms, "sent")
+		unread = unreadAtLeast(want, int(sent)+3*fwdMaxDocs)
+		if done && counted >= matched && retried > retriedAtStop && buffer >= float64(unread) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after 30s of outage: writer done %v, nginx_http_requests_total %v of %v matching lines, retried %v (%v at the stop)", done, counted, matched, retried, retriedAtStop)
+			break
 		}
 		time.Sleep(50 * time.Millisecond) // polling interval, not synchronisation
 	}
-	sent := fwdDocs(ms, "sent")
-	buffer := ms.get("logmeter_forward_buffer_bytes")
-	t.Logf("outage of %s, %d scrapes: all %d lines written (%d after the stop); nginx_http_requests_total %v = matching lines %v (at most %v behind at a scrape); forward docs sent %v, retried %v; logmeter_forward_buffer_bytes max %v, at the end %v",
-		time.Since(stoppedAt).Round(time.Millisecond), polls, want.lines, want.lines-atStop, counted, matched, maxBehind, sent, retried, maxBuffer, buffer)
+	t.Logf("outage of %s, %d scrapes: all %d lines written (%d after the stop); nginx_http_requests_total %v of %v matching lines (at most %v behind at a scrape); forward docs sent %v, retried %v; logmeter_forward_buffer_bytes %v (max %v), at least %d bytes unread",
+		time.Since(stoppedAt).Round(time.Millisecond), polls, want.lines, want.lines-atStop, counted, matched, maxBehind, sent, retried, buffer, maxBuffer, unread)
+	if !done {
+		t.Fatal("the writer did not finish within 30s of the stop")
+	}
+	if counted != matched {
+		t.Errorf("while Elasticsearch is down, nginx_http_requests_total reached %v, want %v: the metrics path waits for the forwarder", counted, matched)
+	}
 	checkCounts(t, ms, want)
-	// The forwarder has read at most its confirmed lines, one batch per
-	// worker and the batch it waits to hand over, and a read chunk: the
-	// rest is unread, and logmeter_forward_buffer_bytes says so.
-	unread := unreadAtLeast(want, int(sent)+3*fwdMaxDocs)
-	if buffer < float64(unread) {
-		t.Errorf("logmeter_forward_buffer_bytes = %v at the end of the outage, but at least %d bytes are unread (%d lines written, %v confirmed)", buffer, unread, want.lines, sent)
+	if retried <= retriedAtStop {
+		t.Errorf("logmeter_forward_docs_total{result=\"retried\"} stayed at %v during the outage", retried)
+	}
+	if maxBuffer <= 0 || buffer < float64(unread) {
+		t.Errorf("logmeter_forward_buffer_bytes = %v (max %v) at the end of the outage, but at least %d bytes are unread (%d lines written, %v confirmed)", buffer, maxBuffer, unread, want.lines, sent)
 	}
 
 	restart := time.Now()
@@ -378,12 +388,14 @@ func TestForwardKill(t *testing.T) {
 	w.close()
 	e := newFwdEnv(t, es, []fwdInput{{name: input, format: "plain", paths: []string{logPath}}}, fwdBatch+fwdRetry)
 	d := e.start(t)
+	started := time.Now()
 	var sent1 float64
 	waitFor(t, 30*time.Second, "some documents confirmed", func() (bool, string) {
 		sent1 = fwdDocs(d.scrape(), "sent")
 		return sent1 >= total/2, fmt.Sprintf("sent %v", sent1)
 	})
 	d.kill()
+	firstRun := time.Since(started)
 	if sent1 >= total {
 		t.Fatalf("all %d documents were confirmed before the kill: nothing to test", total)
 	}
@@ -392,12 +404,15 @@ func TestForwardKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("SIGKILL after sent >= %v; %d lines confirmed in forward-positions.json, %d documents indexed", sent1, confirmed, indexed)
+	t.Logf("SIGKILL %s after the start, at sent %v; %d lines confirmed in forward-positions.json, %d documents indexed", firstRun.Round(time.Millisecond), sent1, confirmed, indexed)
 	if indexed >= total {
 		t.Fatalf("all %d documents were indexed before the kill: nothing to test", total)
 	}
 	if confirmed > indexed {
 		t.Errorf("the forward checkpoint covers %d lines but only %d documents are indexed: lines lost", confirmed, indexed)
+	}
+	if confirmed == 0 {
+		t.Errorf("%v documents confirmed over %s, but the forward checkpoint covers none", sent1, firstRun)
 	}
 
 	d = e.start(t)
