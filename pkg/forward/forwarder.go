@@ -152,6 +152,9 @@ func New(o Options) (*Forwarder, error) {
 		Inputs:    o.Inputs,
 		StateDir:  o.StateDir,
 		StateFile: StateFile,
+		// A small share per poll: the reader waits for the cluster within a
+		// poll, and checkpoints come between polls.
+		PollShare: 256 << 10,
 		Logger:    o.Logger.With("path", "forward"),
 		Clock:     o.Clock,
 		OnLost: func(input string, n int64) {

@@ -64,6 +64,9 @@ type Options struct {
 	StateFile string
 	// OnLost, when set, hears of bytes that rotated away unread.
 	OnLost func(input string, bytes int64)
+	// PollShare is how much one file may be read per poll (default 4 MiB),
+	// which bounds how long a poll takes and so how late a checkpoint can be.
+	PollShare int64
 }
 
 // Handler receives every delivered line, in the Tailer's goroutine. The line
@@ -173,6 +176,9 @@ func New(opts Options, h Handler) (*Tailer, error) {
 	}
 	if opts.StateFile == "" {
 		opts.StateFile = stateFile
+	}
+	if opts.PollShare <= 0 {
+		opts.PollShare = 4 << 20
 	}
 	t := &Tailer{
 		opts:      opts,
@@ -822,7 +828,7 @@ func (t *Tailer) read(f *follower) (more bool) {
 	if f.f == nil {
 		return false
 	}
-	return t.readFrom(f, 4<<20)
+	return t.readFrom(f, t.opts.PollShare)
 }
 
 // readFrom reads from f.f at f.offset, at most budget bytes, and reports

@@ -1,0 +1,15 @@
+//go:build tools
+
+// Package kubeserver pins the two programs a Kubernetes test cluster needs,
+// so that go.mod and go.sum list everything they are built from. The build
+// tag keeps this file out of every build; scripts/build-kubeserver.sh builds
+// the programs themselves:
+//
+//	go build k8s.io/kubernetes/cmd/kube-apiserver
+//	go build go.etcd.io/etcd/server/v3
+package kubeserver
+
+import (
+	_ "go.etcd.io/etcd/server/v3"
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+)
