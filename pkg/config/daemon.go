@@ -1,11 +1,9 @@
 package config
 
 import (
-	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"os"
@@ -309,7 +307,7 @@ func ParseDaemon(path string, data []byte, lookupEnv func(string) (string, bool)
 	}
 	d := newDecoder(path, data)
 	d.env = map[*yaml.Node]string{}
-	if root := d.configDocument(data); root != nil {
+	if root := d.document(data, "config file"); root != nil {
 		d.expandTree(root, "", lookupEnv, map[*yaml.Node]bool{})
 		d.daemon(cfg, root)
 	}
@@ -317,32 +315,6 @@ func ParseDaemon(path string, data []byte, lookupEnv func(string) (string, bool)
 	return cfg, d.probs
 }
 
-// configDocument parses data and returns the top-level node, or nil after
-// reporting why there is none.
-func (d *decoder) configDocument(data []byte) *yaml.Node {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			d.probs.add(Pos{File: d.file, Line: 1, Col: 1}, "config file is empty")
-		} else {
-			d.syntaxError(err)
-		}
-		return nil
-	}
-	var next yaml.Node
-	switch err := dec.Decode(&next); {
-	case err == nil:
-		d.addf(&next, "a config file must hold one YAML document; remove this second one")
-	case !errors.Is(err, io.EOF):
-		d.syntaxError(err)
-	}
-	if len(doc.Content) == 0 || isNull(resolve(doc.Content[0])) {
-		d.probs.add(Pos{File: d.file, Line: 1, Col: 1}, "config file is empty")
-		return nil
-	}
-	return resolve(doc.Content[0])
-}
 
 // expandTree expands environment references in every scalar value under n
 // (mapping keys are left alone) and records in d.env which scalars took

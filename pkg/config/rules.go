@@ -178,7 +178,7 @@ func LoadRuleFile(path string) (*RuleFile, error) {
 func ParseRuleFile(path string, data []byte) (*RuleFile, Problems) {
 	rf := &RuleFile{Path: path}
 	d := newDecoder(path, data)
-	if root := d.document(data); root != nil {
+	if root := d.document(data, "rule file"); root != nil {
 		d.ruleFile(rf, root)
 		d.probs = append(d.probs, checkFiles([]*RuleFile{rf}, false)...)
 	}
@@ -186,14 +186,15 @@ func ParseRuleFile(path string, data []byte) (*RuleFile, Problems) {
 	return rf, d.probs
 }
 
-// document parses data and returns the top-level node, or nil after
-// reporting why there is none.
-func (d *decoder) document(data []byte) *yaml.Node {
+// document parses data, which must be one YAML document, and returns its
+// top-level node, or nil after reporting why there is none. what names the
+// kind of file in messages ("rule file", "config file").
+func (d *decoder) document(data []byte, what string) *yaml.Node {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			d.probs.add(Pos{File: d.file, Line: 1, Col: 1}, "rule file is empty")
+			d.probs.add(Pos{File: d.file, Line: 1, Col: 1}, "%s is empty", what)
 		} else {
 			d.syntaxError(err)
 		}
@@ -202,12 +203,12 @@ func (d *decoder) document(data []byte) *yaml.Node {
 	var next yaml.Node
 	switch err := dec.Decode(&next); {
 	case err == nil:
-		d.addf(&next, "a rule file must hold one YAML document; remove this second one")
+		d.addf(&next, "a %s must hold one YAML document; remove this second one", what)
 	case !errors.Is(err, io.EOF):
 		d.syntaxError(err)
 	}
 	if len(doc.Content) == 0 || isNull(resolve(doc.Content[0])) {
-		d.probs.add(Pos{File: d.file, Line: 1, Col: 1}, "rule file is empty")
+		d.probs.add(Pos{File: d.file, Line: 1, Col: 1}, "%s is empty", what)
 		return nil
 	}
 	return resolve(doc.Content[0])
