@@ -385,6 +385,35 @@ type Runner struct {
 	valBuf    []byte
 	env       Env
 	unmatched map[string]prometheus.Counter
+	// scope caches which rules fit the lines of one file: `sources` is
+	// evaluated once per file (and again when its metadata changes), not
+	// per line.
+	scope map[string]*fileScope
+}
+
+type fileScope struct {
+	input string
+	kube  *logline.Kube // the metadata the answer was computed for
+	fits  []bool
+}
+
+// fits reports whether rule i applies to line, from the per-file cache.
+func (r *Runner) fits(i int, line *logline.Line) bool {
+	sc := r.scope[line.Source]
+	if sc == nil || sc.input != line.Input || sc.kube != line.Kube {
+		if sc == nil {
+			if len(r.scope) >= 20000 {
+				clear(r.scope) // bounded: file names of a node change slowly
+			}
+			sc = &fileScope{fits: make([]bool, len(r.prog.rules))}
+			r.scope[line.Source] = sc
+		}
+		sc.input, sc.kube = line.Input, line.Kube
+		for j, rl := range r.prog.rules {
+			sc.fits[j] = rl.sources.fits(line.Input, line.Kube)
+		}
+	}
+	return sc.fits[i]
 }
 
 // NewRunner returns a Runner for p.
@@ -393,6 +422,7 @@ func (p *Program) NewRunner() *Runner {
 		prog:      p,
 		matchers:  make([]*match.Matcher, len(p.rules)),
 		unmatched: map[string]prometheus.Counter{},
+		scope:     map[string]*fileScope{},
 	}
 	maxFields, maxLabels := 0, 0
 	for i, rl := range p.rules {
@@ -421,7 +451,7 @@ type Hit struct {
 func (r *Runner) Process(line *logline.Line, now time.Time, hits *[]Hit) int {
 	n := 0
 	for i, rl := range r.prog.rules {
-		if r.prog.hasSources && !rl.sources.fits(line.Input, line.Kube) {
+		if r.prog.hasSources && !r.fits(i, line) {
 			continue
 		}
 		caps := r.caps[:2*len(rl.pattern.Fields())]
@@ -460,7 +490,7 @@ func (r *Runner) Process(line *logline.Line, now time.Time, hits *[]Hit) int {
 // document as its captures.
 func (r *Runner) Match(line *logline.Line, hits []Hit) []Hit {
 	for i, rl := range r.prog.rules {
-		if r.prog.hasSources && !rl.sources.fits(line.Input, line.Kube) {
+		if r.prog.hasSources && !r.fits(i, line) {
 			continue
 		}
 		caps := r.caps[:2*len(rl.pattern.Fields())]
@@ -475,8 +505,8 @@ func (r *Runner) Match(line *logline.Line, hits []Hit) []Hit {
 // how many bytes of the line it accounted for and what it expected next.
 func (r *Runner) Diagnose(line *logline.Line) (rule string, d match.Diagnosis, ok bool) {
 	best := -1
-	for _, rl := range r.prog.rules {
-		if r.prog.hasSources && !rl.sources.fits(line.Input, line.Kube) {
+	for i, rl := range r.prog.rules {
+		if r.prog.hasSources && !r.fits(i, line) {
 			continue
 		}
 		dd := rl.pattern.Diagnose(line.Text)
