@@ -315,7 +315,6 @@ func ParseDaemon(path string, data []byte, lookupEnv func(string) (string, bool)
 	return cfg, d.probs
 }
 
-
 // expandTree expands environment references in every scalar value under n
 // (mapping keys are left alone) and records in d.env which scalars took
 // text from the environment. at is n's key path, for messages.
