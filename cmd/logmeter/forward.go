@@ -37,7 +37,7 @@ func (c *captureRunner) captures(l *logline.Line, dst []forward.Capture) []forwa
 
 // newForwarder builds the logging path from forward.elasticsearch, or
 // returns nil when the configuration has none.
-func newForwarder(cfg *config.Daemon, caps *captureRunner, self *metrics.Self, log *slog.Logger, do chan func()) (*forward.Forwarder, error) {
+func newForwarder(cfg *config.Daemon, caps *captureRunner, pods *kube.Pods, self *metrics.Self, log *slog.Logger, do chan func()) (*forward.Forwarder, error) {
 	if cfg.Forward == nil || cfg.Forward.Elasticsearch == nil {
 		return nil, nil
 	}
@@ -98,7 +98,7 @@ func newForwarder(cfg *config.Daemon, caps *captureRunner, self *metrics.Self, l
 		Self:     self,
 		Logger:   log,
 		Captures: captures,
-		Enrich:   (&kube.Enricher{Node: cfg.Kubernetes.NodeName.Value}).Enrich,
+		Enrich:   (&kube.Enricher{Node: cfg.Kubernetes.NodeName.Value, Pods: pods}).Enrich,
 	})
 }
 

@@ -19,6 +19,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/logmeter/logmeter/pkg/config"
 	"github.com/logmeter/logmeter/pkg/forward"
@@ -99,6 +101,7 @@ type daemon struct {
 	tailDo chan func()
 
 	kube kube.Enricher // tailer goroutine
+	pods *kube.Pods    // nil unless kubernetes.enabled
 
 	fwd   *forward.Forwarder // nil without forward.elasticsearch
 	fwdDo chan func()
@@ -158,8 +161,14 @@ func newDaemon(cfgPath string, log *slog.Logger) (*daemon, error) {
 			log.Info("restored metric state", "series", prog.Restore(st), "saved", st.Saved)
 		}
 	}
+	if cfg.Kubernetes.Enabled {
+		if d.pods, err = newPods(cfg, d.self, log); err != nil {
+			return nil, err
+		}
+		d.kube.Pods = d.pods
+	}
 	d.caps = &captureRunner{runner: prog.NewRunner()}
-	if d.fwd, err = newForwarder(cfg, d.caps, d.self, log, d.fwdDo); err != nil {
+	if d.fwd, err = newForwarder(cfg, d.caps, d.pods, d.self, log, d.fwdDo); err != nil {
 		return nil, err
 	}
 	d.self.ConfigLastReloadSuccessful.Set(1)
@@ -229,6 +238,11 @@ func (d *daemon) run(ctx context.Context, hup <-chan os.Signal, shutdownTimeout 
 	if watcher != nil {
 		ro.Watcher, ro.Wake = watcher, watcher.Wake()
 		wg.Go(func() { watcher.Run(ctx) })
+	}
+	if d.pods != nil {
+		if err := d.pods.Run(ctx); err != nil {
+			return err
+		}
 	}
 	tailDone := make(chan error, 1)
 	go func() { tailDone <- d.tailer.Run(ctx, ro) }()
@@ -434,4 +448,19 @@ func (d *daemon) filesChanged() bool {
 		}
 	}
 	return false
+}
+
+// newPods connects to the API server (in-cluster, or kubernetes.kubeconfig)
+// for the metadata of this node's pods.
+func newPods(cfg *config.Daemon, self *metrics.Self, log *slog.Logger) (*kube.Pods, error) {
+	rc, err := clientcmd.BuildConfigFromFlags("", cfg.Kubernetes.Kubeconfig.Value)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes: %w", err)
+	}
+	rc.UserAgent = "logmeter/" + version
+	client, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes: %w", err)
+	}
+	return kube.NewPods(client, cfg.Kubernetes.NodeName.Value, log, self.KubernetesAPIUp), nil
 }

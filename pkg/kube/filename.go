@@ -55,12 +55,21 @@ func isContainerID(s string) bool {
 	return true
 }
 
-// Enricher sets line.Kube from the file a line comes from, parsing each
-// file name once. It is not safe for concurrent use: each reading
-// goroutine has its own.
+// Enricher sets line.Kube from the file a line comes from: namespace, pod
+// and container from kubelet's file name, and, when Pods is set and knows
+// the pod, its UID and labels. The result is computed once per file and
+// again only when pod metadata changes (a new Kube value each time, which
+// tells later stages to look again). It is not safe for concurrent use:
+// each reading goroutine has its own.
 type Enricher struct {
 	Node  string // kubernetes.node of every line, when known
-	cache map[string]*logline.Kube
+	Pods  *Pods  // may be nil: file names only
+	cache map[string]cached
+}
+
+type cached struct {
+	kube *logline.Kube
+	gen  uint64
 }
 
 // maxCached bounds the cache; past it the cache starts over (file names of
@@ -72,16 +81,34 @@ func (e *Enricher) Enrich(l *logline.Line) {
 	if l.Kube != nil {
 		return
 	}
-	k, ok := e.cache[l.Source]
-	if !ok {
-		if e.cache == nil || len(e.cache) >= maxCached {
-			e.cache = map[string]*logline.Kube{}
-		}
-		k, _ = FromPath(l.Source)
-		if k != nil && e.Node != "" {
-			k.Node = e.Node
-		}
-		e.cache[l.Source] = k
+	var gen uint64
+	if e.Pods != nil {
+		gen = e.Pods.Generation()
 	}
-	l.Kube = k
+	c, ok := e.cache[l.Source]
+	if !ok || c.gen != gen {
+		if e.cache == nil || len(e.cache) >= maxCached {
+			e.cache = map[string]cached{}
+		}
+		c = cached{kube: e.lookup(l.Source), gen: gen}
+		e.cache[l.Source] = c
+	}
+	l.Kube = c.kube
+}
+
+func (e *Enricher) lookup(source string) *logline.Kube {
+	k, ok := FromPath(source)
+	if !ok {
+		return nil
+	}
+	k.Node = e.Node
+	if e.Pods != nil {
+		if uid, labels, found := e.Pods.Lookup(k.Namespace, k.Pod); found {
+			if k.PodUID == "" {
+				k.PodUID = uid
+			}
+			k.Labels = labels
+		}
+	}
+	return k
 }

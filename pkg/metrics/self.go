@@ -33,6 +33,7 @@ type Self struct {
 	ForwardDocs                *prometheus.CounterVec // result
 	ForwardBufferBytes         prometheus.Gauge
 	ForwardLostBytes           prometheus.Counter
+	KubernetesAPIUp            prometheus.Gauge
 	ForwardBulkDuration        prometheus.Histogram
 	ConfigLastReloadSuccessful prometheus.Gauge
 	BuildInfo                  prometheus.Gauge // constant 1, labels version, goversion, revision
@@ -66,6 +67,7 @@ func NewSelf(reg prometheus.Registerer, version, revision string) (*Self, error)
 		RotationLostBytes:  counter("logmeter_rotation_lost_bytes_total", "Bytes that rotated away before they were read.", "input"),
 		ForwardDocs:        counter("logmeter_forward_docs_total", "Documents handled by the Elasticsearch forwarder, by result.", "result"),
 		ForwardBufferBytes: gauge("logmeter_forward_buffer_bytes", "Bytes waiting in the forward buffer."),
+		KubernetesAPIUp: gauge("logmeter_kubernetes_api_up", "1 while pod metadata from the Kubernetes API is synced and watched; 0 while only file names give it."),
 		ForwardLostBytes: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "logmeter_forward_lost_bytes_total", Help: "Bytes that rotated away before the forwarder could read them.",
 		}),
@@ -93,7 +95,7 @@ func NewSelf(reg prometheus.Registerer, version, revision string) (*Self, error)
 	for _, c := range []prometheus.Collector{
 		s.LinesRead, s.BytesRead, s.LinesMatched, s.LinesUnmatched, s.DecodeErrors,
 		s.ValueErrors, s.SeriesDropped, s.Series, s.FilesWatched, s.LagBytes, s.RotationLostBytes,
-		s.ForwardDocs, s.ForwardBufferBytes, s.ForwardLostBytes, s.ForwardBulkDuration,
+		s.ForwardDocs, s.ForwardBufferBytes, s.ForwardLostBytes, s.KubernetesAPIUp, s.ForwardBulkDuration,
 		s.ConfigLastReloadSuccessful, s.BuildInfo,
 	} {
 		if err := reg.Register(c); err != nil {
