@@ -67,7 +67,7 @@ func NewSelf(reg prometheus.Registerer, version, revision string) (*Self, error)
 		RotationLostBytes:  counter("logmeter_rotation_lost_bytes_total", "Bytes that rotated away before they were read.", "input"),
 		ForwardDocs:        counter("logmeter_forward_docs_total", "Documents handled by the Elasticsearch forwarder, by result.", "result"),
 		ForwardBufferBytes: gauge("logmeter_forward_buffer_bytes", "Bytes waiting in the forward buffer."),
-		KubernetesAPIUp: gauge("logmeter_kubernetes_api_up", "1 while pod metadata from the Kubernetes API is synced and watched; 0 while only file names give it."),
+		KubernetesAPIUp:    gauge("logmeter_kubernetes_api_up", "1 while pod metadata from the Kubernetes API is synced and watched; 0 while only file names give it."),
 		ForwardLostBytes: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "logmeter_forward_lost_bytes_total", Help: "Bytes that rotated away before the forwarder could read them.",
 		}),
