@@ -26,3 +26,8 @@ for target in "FuzzMatch ./pkg/match" "FuzzDecodeCRI ./pkg/tail" "FuzzDecodeDock
 	set -- $target
 	go test -run '^$' -fuzz "^$1\$" -fuzztime 10s "$2"
 done
+
+# The container image builds without a Docker daemon and its binary runs:
+# version, and check on the shipped rules and default configuration.
+echo "== image"
+./scripts/build-image.sh --check

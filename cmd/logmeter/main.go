@@ -11,8 +11,12 @@ import (
 	"runtime/debug"
 )
 
-// version is stamped at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version and buildRevision are stamped at build time with
+// -ldflags "-X main.version=... -X main.buildRevision=...".
+var (
+	version       = "dev"
+	buildRevision = ""
+)
 
 const usage = `usage: logmeter <command> [flags]
 
@@ -85,6 +89,9 @@ func goVersion() string {
 }
 
 func revision() string {
+	if buildRevision != "" {
+		return buildRevision
+	}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range bi.Settings {
 			if s.Key == "vcs.revision" {
