@@ -65,20 +65,16 @@ build() {
 	for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 		ldflags="$ldflags -X $pkg.gitVersion=$kube_version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
 	done
-	# One go build for both keeps both cores busy while either links. It
-	# names etcd's executable "server" (the path without its /v3).
-	tmp="$dir/build.tmp.$$"
-	mkdir -p "$tmp"
-	go build -ldflags="$ldflags" -o "$tmp/" k8s.io/kubernetes/cmd/kube-apiserver go.etcd.io/etcd/server/v3 >&2
-	mv -f "$tmp/server" "$dir/etcd"
-	mv -f "$tmp/kube-apiserver" "$dir/kube-apiserver"
-	rmdir "$tmp"
+	go build -ldflags="$ldflags" -o "$dir/kube-apiserver.tmp.$$" k8s.io/kubernetes/cmd/kube-apiserver >&2
+	go build -ldflags="-s -w" -o "$dir/etcd.tmp.$$" go.etcd.io/etcd/server/v3 >&2
+	mv -f "$dir/etcd.tmp.$$" "$dir/etcd"
+	mv -f "$dir/kube-apiserver.tmp.$$" "$dir/kube-apiserver"
 	echo "build-kubeserver: built in $(($(date +%s) - start))s" >&2
 }
 
 if ! built; then
 	mkdir -p "$dir"
-	trap 'rm -rf "$dir/build.tmp.$$"' EXIT
+	trap 'rm -f "$dir"/*.tmp.$$' EXIT
 	if command -v flock >/dev/null 2>&1; then
 		# Serialise concurrent builds (go test runs packages in parallel).
 		exec 9>"$dir/.lock"

@@ -16,8 +16,16 @@ fi
 echo "== go vet"
 go vet ./...
 
+# The test servers (Kubernetes API server and etcd; the Elasticsearch-
+# compatible server) are built from Go modules into a cache outside the
+# repository; a cold build takes minutes, so it happens here rather than
+# inside a test's time limit.
+echo "== test servers"
+./scripts/build-kubeserver.sh >/dev/null
+./scripts/build-esserver.sh >/dev/null
+
 echo "== go test"
-go test -count=1 ./...
+go test -count=1 -timeout 20m ./...
 
 # A short fuzzing pass over the parsers of untrusted input (log lines and
 # patterns); the committed corpora run as plain tests above already.
