@@ -362,15 +362,21 @@ func (f *Forwarder) send(ctx context.Context, b *batch) {
 	for i := range items {
 		items[i] = i
 	}
-	var body []byte
+	var scratch []byte
 	for attempt := 0; len(items) > 0; attempt++ {
-		body = body[:0]
-		for _, i := range items {
-			start := 0
-			if i > 0 {
-				start = b.ends[i-1]
+		// The whole batch is sent as it is; only a retry of some of its
+		// items needs a body of its own.
+		body := b.buf
+		if len(items) < len(b.ends) {
+			scratch = scratch[:0]
+			for _, i := range items {
+				start := 0
+				if i > 0 {
+					start = b.ends[i-1]
+				}
+				scratch = append(scratch, b.buf[start:b.ends[i]]...)
 			}
-			body = append(body, b.buf[start:b.ends[i]]...)
+			body = scratch
 		}
 		began := time.Now()
 		results, err := f.o.Client.Bulk(ctx, body, len(items))
