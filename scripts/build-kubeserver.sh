@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver and etcd from the Go modules pinned in
+# Builds kube-apiserver, etcd and kubectl from the Go modules pinned in
 # test/kubeserver into a cache directory outside the repository and prints
-# that directory (it holds the executables kube-apiserver and etcd).
+# that directory (it holds the executables kube-apiserver, etcd and kubectl).
 #
 # The cache key covers the Kubernetes and etcd versions, the Go version and
 # target, this script, and test/kubeserver's module files, so a build
@@ -48,7 +48,7 @@ base="${KUBESERVER_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/logmeter}"
 dir="$base/kubeserver-${kube_version}-${key}"
 
 built() {
-	[ -x "$dir/kube-apiserver" ] && [ -x "$dir/etcd" ]
+	[ -x "$dir/kube-apiserver" ] && [ -x "$dir/etcd" ] && [ -x "$dir/kubectl" ]
 }
 
 build() {
@@ -56,7 +56,7 @@ build() {
 	if built; then
 		return
 	fi
-	echo "build-kubeserver: building kube-apiserver $kube_version and etcd $etcd_version into $dir (a cold build takes several minutes)" >&2
+	echo "build-kubeserver: building kube-apiserver and kubectl $kube_version and etcd $etcd_version into $dir (a cold build takes several minutes)" >&2
 	start=$(date +%s)
 	# Without these the server reports version v0.0.0.
 	minor=${kube_version#v*.}
@@ -66,8 +66,10 @@ build() {
 		ldflags="$ldflags -X $pkg.gitVersion=$kube_version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
 	done
 	go build -ldflags="$ldflags" -o "$dir/kube-apiserver.tmp.$$" k8s.io/kubernetes/cmd/kube-apiserver >&2
+	go build -ldflags="$ldflags" -o "$dir/kubectl.tmp.$$" k8s.io/kubernetes/cmd/kubectl >&2
 	go build -ldflags="-s -w" -o "$dir/etcd.tmp.$$" go.etcd.io/etcd/server/v3 >&2
 	mv -f "$dir/etcd.tmp.$$" "$dir/etcd"
+	mv -f "$dir/kubectl.tmp.$$" "$dir/kubectl"
 	mv -f "$dir/kube-apiserver.tmp.$$" "$dir/kube-apiserver"
 	echo "build-kubeserver: built in $(($(date +%s) - start))s" >&2
 }

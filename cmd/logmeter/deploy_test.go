@@ -18,8 +18,10 @@ import (
 func TestDeployConfig(t *testing.T) {
 	root := filepath.Join("..", "..")
 	t.Setenv("NODE_NAME", "node-1")
-	if _, err := config.LoadDaemon(filepath.Join(root, "deploy", "logmeter.yaml")); err != nil {
-		t.Fatalf("deploy/logmeter.yaml: %v", err)
+	for _, cfg := range []string{"logmeter.yaml", "events/logmeter-events.yaml"} {
+		if _, err := config.LoadDaemon(filepath.Join(root, "deploy", cfg)); err != nil {
+			t.Fatalf("deploy/%s: %v", cfg, err)
+		}
 	}
 	shipped, err := filepath.Glob(filepath.Join(root, "rules", "*.yaml"))
 	if err != nil || len(shipped) == 0 {
@@ -30,6 +32,13 @@ func TestDeployConfig(t *testing.T) {
 		got, err := os.ReadFile(filepath.Join(root, "deploy", "rules", filepath.Base(p)))
 		if err != nil || !bytes.Equal(got, want) {
 			t.Errorf("deploy/rules/%s differs from rules/%s (copy it again)", filepath.Base(p), filepath.Base(p))
+		}
+	}
+	for _, p := range []string{"kubernetes-events.yaml"} {
+		want, _ := os.ReadFile(filepath.Join(root, "rules", p))
+		got, err := os.ReadFile(filepath.Join(root, "deploy", "events", "rules", p))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("deploy/events/rules/%s differs from rules/%s (copy it again)", p, p)
 		}
 	}
 	self, err := metrics.NewSelf(prometheus.NewRegistry(), "test", "test")

@@ -52,23 +52,30 @@ func TestShippedRulesOnExamples(t *testing.T) {
 	cases := []struct {
 		rules, log string
 		lines      float64
+		input      string // logmeter test's default when empty
 	}{
-		{"nginx.yaml", "nginx-combined.log", 1200},
-		{"nginx.yaml", "nginx-timed.log", 1500},
-		{"nginx.yaml", "containers/web-7d4b9c6f5-x2x9k_shop_nginx-3f5a0e9c1d7b4a2e8c6f0b1d9e7a5c3b2f4d6e8a0c1b3d5f7e9a2c4b6d8f0e1a.log", 1500},
-		{"nginx.yaml", "containers/web-7d4b9c6f5-m4p7t_shop_nginx-9b2d4f6a8c0e1f3a5b7c9d0e2f4a6b8c1d3e5f7a9b0c2d4e6f8a1b3c5d7e9f0a2b.log", 1500},
-		{"apache.yaml", "apache-access.log", 1000},
-		{"kubernetes.yaml", "kubelet.log", 1200},
-		{"app.yaml", "app-zap.log", 400},
-		{"app.yaml", "app-slog.log", 400},
-		{"app.yaml", "app-logrus.log", 400},
-		{"app.yaml", "app-logback.log", 400},
-		{"app.yaml", "app-log4j.log", 400},
+		{"nginx.yaml", "nginx-combined.log", 1200, ""},
+		{"nginx.yaml", "nginx-timed.log", 1500, ""},
+		{"nginx.yaml", "containers/web-7d4b9c6f5-x2x9k_shop_nginx-3f5a0e9c1d7b4a2e8c6f0b1d9e7a5c3b2f4d6e8a0c1b3d5f7e9a2c4b6d8f0e1a.log", 1500, ""},
+		{"nginx.yaml", "containers/web-7d4b9c6f5-m4p7t_shop_nginx-9b2d4f6a8c0e1f3a5b7c9d0e2f4a6b8c1d3e5f7a9b0c2d4e6f8a1b3c5d7e9f0a2b.log", 1500, ""},
+		{"apache.yaml", "apache-access.log", 1000, ""},
+		{"kubernetes.yaml", "kubelet.log", 1200, ""},
+		{"app.yaml", "app-zap.log", 400, ""},
+		{"app.yaml", "app-slog.log", 400, ""},
+		{"app.yaml", "app-logrus.log", 400, ""},
+		{"app.yaml", "app-logback.log", 400, ""},
+		{"app.yaml", "app-log4j.log", 400, ""},
+		{"kubernetes-events.yaml", "kubernetes-events.log", 80, "kubernetes-events"},
 	}
 	for _, c := range cases {
 		t.Run(c.log, func(t *testing.T) {
 			logPath := filepath.Join(root, "examples", "logs", c.log)
-			out, errOut, code := runTest(t, "test", "--rules", filepath.Join(root, "rules", c.rules), logPath)
+			args := []string{"test", "--rules", filepath.Join(root, "rules", c.rules)}
+			input := "test"
+			if c.input != "" {
+				args, input = append(args, "--input", c.input), c.input
+			}
+			out, errOut, code := runTest(t, append(args, logPath)...)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errOut)
 			}
@@ -98,7 +105,7 @@ func TestShippedRulesOnExamples(t *testing.T) {
 				}
 			}
 			self := samples(t, out, true)
-			if n := self[`logmeter_lines_read_total{input="test"}`]; n != c.lines {
+			if n := self[`logmeter_lines_read_total{input="`+input+`"}`]; n != c.lines {
 				t.Errorf("lines read = %v, want %v", n, c.lines)
 			}
 		})

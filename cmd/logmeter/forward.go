@@ -85,6 +85,7 @@ func newForwarder(cfg *config.Daemon, caps *captureRunner, pods *kube.Pods, self
 			RetryMax:     es.Retry.MaxBackoff,
 			FinalTimeout: 10 * time.Second,
 			Host:         host,
+			Routes:       forwardRoutes(cfg),
 		},
 		Client:   client,
 		Inputs:   tailInputs(cfg),
@@ -100,6 +101,18 @@ func newForwarder(cfg *config.Daemon, caps *captureRunner, pods *kube.Pods, self
 		Captures: captures,
 		Enrich:   (&kube.Enricher{Node: cfg.Kubernetes.NodeName.Value, Pods: pods}).Enrich,
 	})
+}
+
+// forwardRoutes sends Kubernetes events to their own index, each event
+// version once (its line carries its identity), with its fields
+// structured under kubernetes.event.
+func forwardRoutes(cfg *config.Daemon) map[string]forward.Route {
+	if !cfg.Kubernetes.Events {
+		return nil
+	}
+	return map[string]forward.Route{config.EventsInput: {
+		Index: cfg.Kubernetes.EventsIndex.Value, IDFromText: true, Embed: "kubernetes.event",
+	}}
 }
 
 // installTemplate puts the index template at start when asked to; a failure

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
 
 	"github.com/logmeter/logmeter/pkg/config"
 	"github.com/logmeter/logmeter/pkg/forward"
@@ -100,8 +101,10 @@ type daemon struct {
 	tailer *tail.Tailer
 	tailDo chan func()
 
-	kube kube.Enricher // tailer goroutine
-	pods *kube.Pods    // nil unless kubernetes.enabled
+	kube   kube.Enricher // tailer goroutine
+	pods   *kube.Pods    // nil unless kubernetes.enabled
+	events *kube.Events  // nil unless kubernetes.events
+	elect  kube.ElectionOptions
 
 	fwd   *forward.Forwarder // nil without forward.elasticsearch
 	fwdDo chan func()
@@ -161,11 +164,22 @@ func newDaemon(cfgPath string, log *slog.Logger) (*daemon, error) {
 			log.Info("restored metric state", "series", prog.Restore(st), "saved", st.Saved)
 		}
 	}
-	if cfg.Kubernetes.Enabled {
-		if d.pods, err = newPods(cfg, d.self, log); err != nil {
+	if cfg.Kubernetes.Enabled || cfg.Kubernetes.Events {
+		// client-go logs through klog: into the agent's own log.
+		klog.SetSlogLogger(log.With("component", "client-go"))
+		client, err := newKubeClient(cfg)
+		if err != nil {
 			return nil, err
 		}
-		d.kube.Pods = d.pods
+		if cfg.Kubernetes.Enabled {
+			d.pods = kube.NewPods(client, cfg.Kubernetes.NodeName.Value, log, d.self.KubernetesAPIUp)
+			d.kube.Pods = d.pods
+		}
+		if cfg.Kubernetes.Events {
+			if err := d.setUpEvents(cfg, client); err != nil {
+				return nil, err
+			}
+		}
 	}
 	d.caps = &captureRunner{runner: prog.NewRunner()}
 	if d.fwd, err = newForwarder(cfg, d.caps, d.pods, d.self, log, d.fwdDo); err != nil {
@@ -215,7 +229,54 @@ func tailInputs(cfg *config.Daemon) []tail.Input {
 		}
 		out = append(out, ti)
 	}
+	if cfg.Kubernetes.Events {
+		out = append(out, tail.Input{
+			Name:         config.EventsInput,
+			Paths:        []string{filepath.Join(eventsDir(cfg), kube.EventLogName)},
+			Format:       tail.FormatCRI,
+			StartAt:      tail.StartAtBeginning,
+			MaxLineBytes: config.DefaultMaxLineBytes,
+		})
+	}
 	return out
+}
+
+// eventsDir holds the event log that kubernetes.events writes and the
+// inputs read.
+func eventsDir(cfg *config.Daemon) string {
+	return filepath.Join(cfg.StateDir.Value, "kubernetes-events")
+}
+
+// setUpEvents prepares the elected watcher of Kubernetes events and its
+// metrics.
+func (d *daemon) setUpEvents(cfg *config.Daemon, client kubernetes.Interface) error {
+	counter := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "logmeter_kubernetes_events_total",
+		Help: "Occurrences of Kubernetes events written by this replica, by the involved object's namespace and kind, and the event's type and reason.",
+	}, []string{"namespace", "kind", "type", "reason"})
+	leader := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "logmeter_kubernetes_events_leader",
+		Help: "1 while this replica holds the lease and watches Kubernetes events.",
+	})
+	if err := d.promReg.Register(counter); err != nil {
+		return err
+	}
+	if err := d.promReg.Register(leader); err != nil {
+		return err
+	}
+	d.events = kube.NewEvents(kube.EventsOptions{
+		Client: client, Dir: eventsDir(cfg), Counter: counter,
+		Logger: d.log.With("component", "events"),
+	})
+	ns := cfg.Kubernetes.EventsLeaseNamespace.Value
+	if ns == "" {
+		ns = kube.LeaseNamespace()
+	}
+	d.elect = kube.ElectionOptions{
+		Client: client, Namespace: ns, Name: cfg.Kubernetes.EventsLeaseName.Value,
+		Identity: kube.Identity(), Leader: leader, Logger: d.log.With("component", "events"),
+	}
+	return nil
 }
 
 func (d *daemon) run(ctx context.Context, hup <-chan os.Signal, shutdownTimeout time.Duration) error {
@@ -243,6 +304,18 @@ func (d *daemon) run(ctx context.Context, hup <-chan os.Signal, shutdownTimeout 
 		if err := d.pods.Run(ctx); err != nil {
 			return err
 		}
+	}
+	eventsDone := make(chan error, 1)
+	if d.events != nil {
+		go func() {
+			eventsDone <- kube.Elect(ctx, d.elect, func(lctx context.Context) {
+				if err := d.events.Run(lctx); err != nil {
+					d.log.Error("watching Kubernetes events failed", "err", err)
+				}
+			})
+		}()
+	} else {
+		eventsDone <- nil
 	}
 	tailDone := make(chan error, 1)
 	go func() { tailDone <- d.tailer.Run(ctx, ro) }()
@@ -275,7 +348,7 @@ func (d *daemon) run(ctx context.Context, hup <-chan os.Signal, shutdownTimeout 
 	d.log.Info("stopping: saving positions and metric state")
 	var tailErr error
 	deadline := time.After(shutdownTimeout)
-	for _, done := range []chan error{tailDone, fwdDone} {
+	for _, done := range []chan error{eventsDone, tailDone, fwdDone} {
 		select {
 		case err := <-done:
 			tailErr = cmp.Or(tailErr, err)
@@ -450,9 +523,9 @@ func (d *daemon) filesChanged() bool {
 	return false
 }
 
-// newPods connects to the API server (in-cluster, or kubernetes.kubeconfig)
-// for the metadata of this node's pods.
-func newPods(cfg *config.Daemon, self *metrics.Self, log *slog.Logger) (*kube.Pods, error) {
+// newKubeClient connects to the API server: in-cluster, or through
+// kubernetes.kubeconfig.
+func newKubeClient(cfg *config.Daemon) (kubernetes.Interface, error) {
 	rc, err := clientcmd.BuildConfigFromFlags("", cfg.Kubernetes.Kubeconfig.Value)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes: %w", err)
@@ -462,5 +535,5 @@ func newPods(cfg *config.Daemon, self *metrics.Self, log *slog.Logger) (*kube.Po
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes: %w", err)
 	}
-	return kube.NewPods(client, cfg.Kubernetes.NodeName.Value, log, self.KubernetesAPIUp), nil
+	return client, nil
 }

@@ -168,6 +168,26 @@ func (c *Cluster) KubeconfigFile(t testing.TB, token string) string {
 	return path
 }
 
+// Kubectl runs the kubectl built with the servers as the admin, with args,
+// and returns its combined output; a non-zero exit is an error that holds
+// the output.
+func (c *Cluster) Kubectl(t testing.TB, args ...string) (string, error) {
+	t.Helper()
+	binDir, err := binaries(t)
+	if err != nil {
+		return "", err
+	}
+	kubeconfig := c.KubeconfigFile(t, c.adminToken)
+	// kubectl's cache of discovery documents goes with the test.
+	cmd := exec.Command(filepath.Join(binDir, "kubectl"), append([]string{"--kubeconfig", kubeconfig, "--cache-dir", t.TempDir()}, args...)...)
+	cmd.Env = withoutEnvPrefix(os.Environ(), "KUBECONFIG=")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("kubectl %s: %w\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out), nil
+}
+
 // ServiceAccountToken returns a token for the ServiceAccount ns/name,
 // valid for an hour, from the TokenRequest API. The ServiceAccount must
 // exist.
@@ -566,7 +586,7 @@ func findOrBuild(t testing.TB) (string, error) {
 			return "", err
 		}
 	}
-	for _, name := range []string{"kube-apiserver", "etcd"} {
+	for _, name := range []string{"kube-apiserver", "etcd", "kubectl"} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			return "", err
 		}

@@ -109,6 +109,11 @@ type Kubernetes struct {
 	// EventsIndex (same syntax as Elasticsearch.Index).
 	Events      bool
 	EventsIndex String
+	// EventsLeaseNamespace and EventsLeaseName name the Lease on which the
+	// replicas watching events elect the one that does; an empty namespace
+	// is the pod's own.
+	EventsLeaseNamespace String
+	EventsLeaseName      String
 	Resync      time.Duration // informer resync period; 0 = none
 }
 
@@ -197,6 +202,9 @@ const (
 	DefaultMaxOpenFiles       = 1024
 	DefaultReadChunk          = 256 << 10
 	DefaultEventsIndex        = "k8s-events-%{+yyyy.MM.dd}"
+	DefaultEventsLeaseName    = "logmeter-events"
+	// EventsInput is the input that carries Kubernetes events as lines.
+	EventsInput = "kubernetes-events"
 
 	DefaultMaxLineBytes        = 256 << 10
 	DefaultMultilineMaxLines   = 500
@@ -230,7 +238,7 @@ func DefaultDaemon() *Daemon {
 			MaxOpenFiles:       DefaultMaxOpenFiles,
 			ReadChunk:          DefaultReadChunk,
 		},
-		Kubernetes: Kubernetes{EventsIndex: String{Value: DefaultEventsIndex}},
+		Kubernetes: Kubernetes{EventsIndex: String{Value: DefaultEventsIndex}, EventsLeaseName: String{Value: DefaultEventsLeaseName}},
 	}
 }
 
@@ -432,8 +440,10 @@ func (d *decoder) daemon(cfg *Daemon, root *yaml.Node) {
 	}
 	if k.Events {
 		ev := kf["events"].val
-		if !k.Enabled {
-			d.addf(ev, "kubernetes.events needs kubernetes.enabled: true")
+		for _, in := range cfg.Inputs {
+			if in.Name.Value == EventsInput {
+				d.probs.add(in.Name.Pos, "input name %q is reserved for kubernetes.events", EventsInput)
+			}
 		}
 		if cfg.Forward == nil || cfg.Forward.Elasticsearch == nil {
 			d.addf(ev, "kubernetes.events needs forward.elasticsearch, where the events are sent")
@@ -717,6 +727,12 @@ func (d *decoder) kubernetes(k *Kubernetes, n *yaml.Node) map[string]field {
 		{"events_index", func(v *yaml.Node) {
 			if s, ok := d.index(v, "kubernetes.events_index"); ok {
 				k.EventsIndex = s
+			}
+		}},
+		{"events_lease_namespace", func(v *yaml.Node) { k.EventsLeaseNamespace, _ = d.str(v, "kubernetes.events_lease_namespace") }},
+		{"events_lease_name", func(v *yaml.Node) {
+			if s, ok := d.str(v, "kubernetes.events_lease_name"); ok && s.Value != "" {
+				k.EventsLeaseName = s
 			}
 		}},
 		{"resync", func(v *yaml.Node) {

@@ -133,6 +133,8 @@ func TestParseDaemonFull(t *testing.T) {
 		`.Kubernetes.Kubeconfig = "` + filepath.Join(dir, "kube/config") + `" ` + at(31, 15),
 		`.Kubernetes.Events = true`,
 		`.Kubernetes.EventsIndex = "events-dev-%{+yyyy.MM}" ` + at(33, 17),
+		`.Kubernetes.EventsLeaseNamespace = "" @`,
+		`.Kubernetes.EventsLeaseName = "logmeter-events" @`,
 		`.Kubernetes.Resync = 10m0s`,
 		`.Forward.Elasticsearch.Pos = ` + at(37, 5),
 		`.Forward.Elasticsearch.URLs = [2]`,
@@ -290,17 +292,18 @@ func TestParseDaemonProblems(t *testing.T) {
 
 		// kubernetes.
 		{"unknown kubernetes key", minimal + "kubernetes: {node: n}\n", []string{
-			`c.yaml:2:14: unknown key "node" in kubernetes (valid: enabled, node_name, kubeconfig, events, events_index, resync)`}},
+			`c.yaml:2:14: unknown key "node" in kubernetes (valid: enabled, node_name, kubeconfig, events, events_index, events_lease_namespace, events_lease_name, resync)`}},
 		{"enabled without node_name", minimal + "kubernetes: {enabled: true}\n", []string{
 			`c.yaml:2:14: kubernetes.enabled needs kubernetes.node_name (usually "${NODE_NAME}", set from the downward API)`}},
 		{"enabled with empty node_name", minimal + "kubernetes: {enabled: true, node_name: ''}\n", []string{
 			`c.yaml:2:40: kubernetes.node_name must not be empty when kubernetes.enabled is true`}},
 		{"enabled not a bool", minimal + "kubernetes: {enabled: yes}\n", []string{
 			`c.yaml:2:23: kubernetes.enabled must be true or false, got "yes"`}},
-		{"events without kubernetes or forward", minimal + "kubernetes: {events: true}\n", []string{
-			`c.yaml:2:22: kubernetes.events needs kubernetes.enabled: true`,
+		{"events without forward", minimal + "kubernetes: {events: true}\n", []string{
 			`c.yaml:2:22: kubernetes.events needs forward.elasticsearch, where the events are sent`}},
-		{"events alone need no inputs", "kubernetes: {enabled: true, node_name: n, events: true}\nforward: {elasticsearch: {urls: ['http://es']}}\n", nil},
+		{"events input name taken", "inputs: [{name: kubernetes-events, paths: [/a]}]\nkubernetes: {events: true}\nforward: {elasticsearch: {urls: ['http://es']}}\n", []string{
+			`c.yaml:1:17: input name "kubernetes-events" is reserved for kubernetes.events`}},
+		{"events alone need no inputs", "kubernetes: {events: true}\nforward: {elasticsearch: {urls: ['http://es']}}\n", nil},
 		{"bad events_index", minimal + "kubernetes: {events_index: 'Events-%{+yyyy}', resync: -1m}\n", []string{
 			`c.yaml:2:28: invalid kubernetes.events_index "Events-%{+yyyy}": must be lower case`,
 			`c.yaml:2:55: kubernetes.resync must not be negative, got "-1m"`}},

@@ -1,6 +1,8 @@
 package forward
 
 import (
+	"bytes"
+	"encoding/json"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
@@ -23,6 +25,37 @@ func docID(l *logline.Line) string {
 	binary.LittleEndian.PutUint64(b[24:], uint64(l.Offset))
 	sum := sha256.Sum256(b[:])
 	return base64.RawURLEncoding.EncodeToString(sum[:15]) // 20 characters
+}
+
+// textID is the _id of a line that carries its own identity: a hash of its
+// text alone.
+func textID(l *logline.Line) string {
+	sum := sha256.Sum256(l.Text)
+	return base64.RawURLEncoding.EncodeToString(sum[:15])
+}
+
+// appendEmbedded adds text, when it is a JSON object, to the document that
+// ends dst, under the nested keys of path.
+func appendEmbedded(dst []byte, path []string, text []byte) []byte {
+	trimmed := bytes.TrimSpace(text)
+	if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(trimmed) {
+		return dst
+	}
+	dst = dst[:len(dst)-1] // the document's closing brace
+	for i, key := range path {
+		if i == 0 {
+			dst = append(dst, ',')
+		} else {
+			dst = append(dst, '{')
+		}
+		dst = appendJSONString(dst, []byte(key))
+		dst = append(dst, ':')
+	}
+	dst = append(dst, trimmed...)
+	for range path[1:] {
+		dst = append(dst, '}')
+	}
+	return append(dst, '}')
 }
 
 // Capture is one named capture of a rule that matched the line.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,6 +39,27 @@ type Settings struct {
 	RetryMax     time.Duration
 	FinalTimeout time.Duration // how long a stop may wait for confirmations
 	Host         string        // host.name of the documents
+	// Routes change how the lines of some inputs (by name) are sent.
+	Routes map[string]Route
+}
+
+// Route sends the lines of one input differently from the rest.
+type Route struct {
+	Index string // index pattern instead of Settings.Index; "" = that one
+	// IDFromText derives the document _id from the line's text instead of
+	// its place in the file: for lines that carry their own identity, so
+	// the same event written twice is stored once.
+	IDFromText bool
+	// Embed, when set, puts the line's text (when it is a JSON object)
+	// into the document as structured fields under this dotted path.
+	Embed string
+}
+
+// route is a Route ready to use.
+type route struct {
+	index      *indexName
+	idFromText bool
+	embed      []string
 }
 
 // Options wires a Forwarder.
@@ -70,6 +92,7 @@ type Forwarder struct {
 	log    *slog.Logger
 	tailer *tail.Tailer
 	index  *indexName
+	routes map[string]*route // by input name
 	dead   *deadLetter
 
 	ctx      context.Context // Run's: dispatching stops waiting when it ends
@@ -131,8 +154,21 @@ func New(o Options) (*Forwarder, error) {
 	if err != nil {
 		return nil, err
 	}
+	routes := map[string]*route{}
+	for input, r := range s.Routes {
+		rt := &route{index: idx, idFromText: r.IDFromText}
+		if r.Index != "" {
+			if rt.index, err = parseIndexName(r.Index); err != nil {
+				return nil, err
+			}
+		}
+		if r.Embed != "" {
+			rt.embed = strings.Split(r.Embed, ".")
+		}
+		routes[input] = rt
+	}
 	f := &Forwarder{
-		o: o, s: s, log: o.Logger, index: idx,
+		o: o, s: s, log: o.Logger, index: idx, routes: routes,
 		work:    make(chan *batch),
 		settled: make(chan struct{}, 1),
 		dead:    newDeadLetter(o.StateDir, 64<<20),
@@ -249,10 +285,19 @@ func (f *Forwarder) handle(l *logline.Line) {
 	if f.s.DataStream {
 		op = `{"create":{"_index":`
 	}
+	index, id, rt := f.index, docID, (*route)(nil)
+	if len(f.routes) > 0 {
+		if rt = f.routes[l.Input]; rt != nil {
+			index = rt.index
+			if rt.idFromText {
+				id = textID
+			}
+		}
+	}
 	b.buf = append(b.buf, op...)
-	b.buf = appendJSONString(b.buf, []byte(f.index.name(ts)))
+	b.buf = appendJSONString(b.buf, []byte(index.name(ts)))
 	b.buf = append(b.buf, `,"_id":"`...)
-	b.buf = append(b.buf, docID(l)...)
+	b.buf = append(b.buf, id(l)...)
 	b.buf = append(b.buf, "\"}}\n"...)
 	var caps []Capture
 	if f.s.CapturesKey != "" && f.o.Captures != nil {
@@ -260,6 +305,9 @@ func (f *Forwarder) handle(l *logline.Line) {
 		caps = f.capBuf
 	}
 	b.buf = appendDocument(b.buf, l, ts, f.s.Host, f.s.CapturesKey, caps)
+	if rt != nil && rt.embed != nil {
+		b.buf = appendEmbedded(b.buf, rt.embed, l.Text)
+	}
 	b.buf = append(b.buf, '\n')
 	b.ends = append(b.ends, len(b.buf))
 	if len(b.ends) >= f.s.MaxDocs || len(b.buf) >= f.s.MaxBytes {

@@ -1082,3 +1082,46 @@ func (h *dtoHistogram) read(t *testing.T, c prometheus.Collector) {
 	h.count = pb.GetHistogram().GetSampleCount()
 	h.sum = pb.GetHistogram().GetSampleSum()
 }
+
+// TestForwarderRoutes: an input with a Route goes to its own index, takes
+// its _id from the text (equal lines are one document) and embeds its JSON;
+// other inputs are untouched.
+func TestForwarderRoutes(t *testing.T) {
+	es := newRecES(t, nil)
+	var eventsPath string
+	ft := newFwdTest(t, es.Server, 0, func(o *Options) {
+		eventsPath = filepath.Join(filepath.Dir(o.Inputs[0].Paths[0]), "events.log")
+		event := `{"reason":"BackOff","count":2}`
+		body := event + "\n" + event + "\nnot json\n"
+		if err := os.WriteFile(eventsPath, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		o.Inputs = append(o.Inputs, tail.Input{Name: "events", Paths: []string{eventsPath}, Format: tail.FormatPlain, StartAt: tail.StartAtBeginning})
+		o.Settings.Routes = map[string]Route{"events": {Index: "k8s-events-%{+yyyy.MM}", IDFromText: true, Embed: "kubernetes.event"}}
+	})
+	ft.appendLines("app", 0, 2)
+	ft.start()
+	waitFor(t, "all documents sent", func() bool { return ft.docs(metrics.ResultSent) >= 5 })
+	ft.stop()
+	ids := map[string][]string{}
+	for _, d := range es.docs() {
+		ids[d.index] = append(ids[d.index], d.id)
+		if d.index != "k8s-events-"+testEpoch.UTC().Format("2006.01") {
+			wantNoField(t, d.doc, "kubernetes")
+			continue
+		}
+		if d.doc["message"] == "not json" {
+			wantNoField(t, d.doc, "kubernetes")
+			continue
+		}
+		wantField(t, d.doc, "kubernetes.event.reason", "BackOff")
+		wantField(t, d.doc, "event.dataset", "events")
+	}
+	events := ids["k8s-events-"+testEpoch.UTC().Format("2006.01")]
+	if len(events) != 3 || events[0] != events[1] || events[0] == events[2] {
+		t.Errorf("event documents' ids = %v, want two equal then one other", events)
+	}
+	if app := ids["logstash-"+testEpoch.UTC().Format("2006.01.02")]; len(app) != 2 || app[0] == app[1] {
+		t.Errorf("app documents' ids = %v, want two distinct ones in the default index", app)
+	}
+}

@@ -2,21 +2,18 @@ package kube
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -95,54 +92,29 @@ func TestPodsAgainstAPIServer(t *testing.T) {
 	})
 }
 
-// TestDeployRBACAgainstAPIServer applies deploy/rbac.yaml to a real API
-// server and checks, with the ServiceAccount's own token only, that it can
-// get, list and watch pods and nothing else; the other manifests pass a
-// server-side dry run.
+// TestDeployRBACAgainstAPIServer applies deploy/ with kubectl apply -k, as
+// operators do, and checks, with the ServiceAccount's own token only, that
+// it can get, list and watch pods and nothing else.
 func TestDeployRBACAgainstAPIServer(t *testing.T) {
 	c := kubetest.Start(t)
 	ctx := t.Context()
-	dyn, err := dynamic.NewForConfig(c.AdminConfig())
+	deploy := filepath.Join("..", "..", "deploy")
+	if out, err := c.Kubectl(t, "apply", "-k", deploy); err != nil {
+		t.Fatal(err)
+	} else {
+		t.Logf("kubectl apply -k deploy/:\n%s", out)
+	}
+	ds, err := c.Client().AppsV1().DaemonSets("logmeter").Get(ctx, "logmeter", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	apply := func(file string, dryRun bool) {
-		t.Helper()
-		data, err := os.ReadFile(filepath.Join("..", "..", "deploy", file))
-		if err != nil {
-			t.Fatal(err)
-		}
-		dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(string(data)), 4096)
-		for {
-			var obj unstructured.Unstructured
-			if err := dec.Decode(&obj.Object); err != nil {
-				break
-			}
-			if len(obj.Object) == 0 {
-				continue
-			}
-			gvk := obj.GroupVersionKind()
-			res := schema.GroupVersionResource{Group: gvk.Group, Version: gvk.Version, Resource: strings.ToLower(gvk.Kind) + "s"}
-			if gvk.Kind == "DaemonSet" {
-				res.Resource = "daemonsets"
-			}
-			opts := metav1.CreateOptions{}
-			if dryRun {
-				opts.DryRun = []string{metav1.DryRunAll}
-			}
-			var ri dynamic.ResourceInterface = dyn.Resource(res)
-			if ns := obj.GetNamespace(); ns != "" {
-				ri = dyn.Resource(res).Namespace(ns)
-			}
-			if _, err := ri.Create(ctx, &obj, opts); err != nil {
-				t.Fatalf("%s: %s %s: %v", file, gvk.Kind, obj.GetName(), err)
-			}
-		}
+	if got := ds.Spec.Template.Spec.ServiceAccountName; got != "logmeter" {
+		t.Errorf("DaemonSet runs as %q, want the logmeter ServiceAccount", got)
 	}
-	apply("namespace.yaml", false)
-	apply("rbac.yaml", false)
-	apply("daemonset.yaml", true)
-	apply("service.yaml", true)
+	// Applying again changes nothing (the generated names are stable).
+	if out, err := c.Kubectl(t, "diff", "-k", deploy); err != nil {
+		t.Errorf("kubectl diff after apply: %v\n%s", err, out)
+	}
 
 	token, err := c.ServiceAccountToken("logmeter", "logmeter")
 	if err != nil {
@@ -183,5 +155,114 @@ func TestDeployRBACAgainstAPIServer(t *testing.T) {
 	}
 	if len(cr.Rules) != 1 || strings.Join(cr.Rules[0].Verbs, ",") != "get,list,watch" || strings.Join(cr.Rules[0].Resources, ",") != "pods" {
 		t.Errorf("ClusterRole rules = %+v, want get/list/watch on pods only", cr.Rules)
+	}
+}
+
+// TestEventsAgainstAPIServer applies deploy/events/ and runs two replicas
+// of the events watcher with the ServiceAccount's own token: one is
+// elected and writes the events; when it stops, the other takes over; and
+// the ServiceAccount can read events and its Lease, nothing else.
+func TestEventsAgainstAPIServer(t *testing.T) {
+	c := kubetest.Start(t)
+	ctx := t.Context()
+	admin := c.Client()
+	if out, err := c.Kubectl(t, "apply", "-k", filepath.Join("..", "..", "deploy", "events")); err != nil {
+		t.Fatal(err)
+	} else {
+		t.Logf("kubectl apply -k deploy/events/:\n%s", out)
+	}
+	token, err := c.ServiceAccountToken("logmeter", "logmeter-events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := clientcmd.BuildConfigFromFlags("", c.KubeconfigFile(t, token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forbidden := map[string]error{}
+	_, forbidden["list secrets"] = sa.CoreV1().Secrets("").List(ctx, metav1.ListOptions{})
+	_, forbidden["list pods"] = sa.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
+	_, forbidden["create events"] = sa.CoreV1().Events("logmeter").Create(ctx, newEvent("logmeter", "x", "", "", "X", 1, time.Now()), metav1.CreateOptions{})
+	_, forbidden["get another lease"] = sa.CoordinationV1().Leases("logmeter").Get(ctx, "kube-scheduler", metav1.GetOptions{})
+	_, forbidden["create a lease elsewhere"] = sa.CoordinationV1().Leases("default").Create(ctx, &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "logmeter-events"}}, metav1.CreateOptions{})
+	for what, err := range forbidden {
+		if !apierrors.IsForbidden(err) {
+			t.Errorf("%s: %v, want Forbidden", what, err)
+		}
+	}
+
+	if _, err := admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	create := func(name string) {
+		t.Helper()
+		ev := newEvent("shop", name, "", "", "BackOff", 1, time.Now())
+		if _, err := admin.CoreV1().Events("shop").Create(ctx, ev, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	create("before-start")
+
+	type replica struct {
+		dir    string
+		leader prometheus.Gauge
+		stop   context.CancelFunc
+		done   chan error
+	}
+	start := func(name string) *replica {
+		r := &replica{dir: t.TempDir(), leader: prometheus.NewGauge(prometheus.GaugeOpts{Name: "leader"}), done: make(chan error, 1)}
+		var rctx context.Context
+		rctx, r.stop = context.WithCancel(ctx)
+		ev := NewEvents(EventsOptions{Client: sa, Dir: r.dir, SaveEvery: 100 * time.Millisecond})
+		go func() {
+			r.done <- Elect(rctx, ElectionOptions{
+				Client: sa, Namespace: "logmeter", Name: "logmeter-events", Identity: name, Leader: r.leader,
+				LeaseDuration: 3 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 500 * time.Millisecond,
+			}, func(lctx context.Context) {
+				if err := ev.Run(lctx); err != nil {
+					t.Errorf("%s: %v", name, err)
+				}
+			})
+		}()
+		t.Cleanup(func() { r.stop(); <-r.done })
+		return r
+	}
+	names := func(r *replica) map[string]bool {
+		out := map[string]bool{}
+		for _, l := range readEventLines(t, r.dir) {
+			out[l.Event] = true
+		}
+		return out
+	}
+	a := start("replica-a")
+	eventually(t, "replica-a elected", func() bool { return testutil.ToFloat64(a.leader) == 1 })
+	b := start("replica-b")
+	create("while-a-leads")
+	eventually(t, "replica-a writing both events", func() bool { return len(names(a)) == 2 })
+	if got := names(b); len(got) != 0 || testutil.ToFloat64(b.leader) != 0 {
+		t.Fatalf("replica-b wrote %v while replica-a led", got)
+	}
+
+	a.stop()
+	if err := <-a.done; err != nil {
+		t.Fatal(err)
+	}
+	a.done <- nil // for the cleanup
+	if testutil.ToFloat64(a.leader) != 0 {
+		t.Error("replica-a still reports leadership after stopping")
+	}
+	eventually(t, "replica-b taking over", func() bool { return testutil.ToFloat64(b.leader) == 1 })
+	create("after-takeover")
+	eventually(t, "replica-b writing the new event", func() bool { return names(b)["after-takeover"] })
+	if names(a)["after-takeover"] {
+		t.Error("replica-a wrote an event after it stopped")
+	}
+	lease, err := admin.CoordinationV1().Leases("logmeter").Get(ctx, "logmeter-events", metav1.GetOptions{})
+	if err != nil || lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity != "replica-b" {
+		t.Errorf("lease holder = %v (%v), want replica-b", lease.Spec.HolderIdentity, err)
 	}
 }

@@ -60,6 +60,10 @@ func refCRI(line []byte) (refFragment, bool) {
 
 func refDocker(line []byte) (refFragment, bool) {
 	f := refFragment{slot: slotNone}
+	// encoding/json turns each invalid byte into a 3-byte U+FFFD, where the
+	// Decoder keeps the byte; a one-byte stand-in keeps lengths (and with them
+	// the too_long verdict) exact, and the text is compared loosely.
+	line, f.inexact = standInInvalid(line)
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(line, &m); err != nil || m == nil {
 		return f, false
@@ -97,8 +101,26 @@ func refDocker(line []byte) (refFragment, bool) {
 	if f.last = bytes.HasSuffix(f.text, []byte("\n")); f.last {
 		f.text = bytes.TrimSuffix(f.text[:len(f.text)-1], []byte("\r"))
 	}
-	f.inexact = !utf8.Valid(line)
 	return f, true
+}
+
+// standInInvalid replaces every byte of line that is not part of valid UTF-8
+// with '~', reporting whether it replaced any.
+func standInInvalid(line []byte) ([]byte, bool) {
+	if utf8.Valid(line) {
+		return line, false
+	}
+	out := make([]byte, 0, len(line))
+	for i := 0; i < len(line); {
+		r, n := utf8.DecodeRune(line[i:])
+		if r == utf8.RuneError && n == 1 {
+			out = append(out, '~')
+		} else {
+			out = append(out, line[i:i+n]...)
+		}
+		i += n
+	}
+	return out, true
 }
 
 // refLine is a logical line being assembled by the reference.

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/logmeter/logmeter/internal/atomicfile"
 )
 
 // stateFile is the checkpoint in the state directory: read positions and,
@@ -53,44 +55,16 @@ func loadState(dir, name string) (st savedState, found bool, err error) {
 	return st, true, nil
 }
 
-// saveState writes the checkpoint atomically: a temporary file is written
-// and synced, renamed over the old one, and the directory synced, so a
-// crash leaves either the old or the new checkpoint, never a mix.
+// saveState writes the checkpoint atomically, so a crash leaves either the
+// old or the new checkpoint, never a mix.
 func saveState(dir, name string, st savedState) error {
 	st.Version = stateVersion
 	data, err := json.Marshal(st)
 	if err != nil {
 		return fmt.Errorf("encode checkpoint: %w", err)
 	}
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return fmt.Errorf("create state directory: %w", err)
-	}
-	tmp, err := os.CreateTemp(dir, name+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("write checkpoint: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write checkpoint: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("sync checkpoint: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write checkpoint: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
-		return fmt.Errorf("replace checkpoint: %w", err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync state directory: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync state directory: %w", err)
+	if err := atomicfile.Write(dir, name, data); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
 	}
 	return nil
 }
