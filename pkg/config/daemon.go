@@ -114,7 +114,7 @@ type Kubernetes struct {
 	// is the pod's own.
 	EventsLeaseNamespace String
 	EventsLeaseName      String
-	Resync      time.Duration // informer resync period; 0 = none
+	Resync               time.Duration // informer resync period; 0 = none
 }
 
 // Forward holds the log forwarding destinations.

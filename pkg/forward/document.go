@@ -2,10 +2,10 @@ package forward
 
 import (
 	"bytes"
-	"encoding/json"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/json"
 	"slices"
 	"strconv"
 	"time"
