@@ -181,6 +181,7 @@ func New(o Options) (*Forwarder, error) {
 		f.retried = self.ForwardDocs.WithLabelValues(metrics.ResultRetried)
 		f.dropped = self.ForwardDocs.WithLabelValues(metrics.ResultDropped)
 		f.bufferBytes = self.ForwardBufferBytes
+		self.ForwardBufferMaxBytes.Set(float64(s.BufferMax))
 		f.bulkSeconds = self.ForwardBulkDuration
 		f.lostBytes = self.ForwardLostBytes
 	}

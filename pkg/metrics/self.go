@@ -32,6 +32,7 @@ type Self struct {
 	RotationLostBytes          *prometheus.CounterVec // input
 	ForwardDocs                *prometheus.CounterVec // result
 	ForwardBufferBytes         prometheus.Gauge
+	ForwardBufferMaxBytes      prometheus.Gauge // buffer.max_bytes, for "buffer near full" alerts
 	ForwardLostBytes           prometheus.Counter
 	KubernetesAPIUp            prometheus.Gauge
 	ForwardBulkDuration        prometheus.Histogram
@@ -67,7 +68,9 @@ func NewSelf(reg prometheus.Registerer, version, revision string) (*Self, error)
 		RotationLostBytes:  counter("logmeter_rotation_lost_bytes_total", "Bytes that rotated away before they were read.", "input"),
 		ForwardDocs:        counter("logmeter_forward_docs_total", "Documents handled by the Elasticsearch forwarder, by result.", "result"),
 		ForwardBufferBytes: gauge("logmeter_forward_buffer_bytes", "Bytes waiting in the forward buffer."),
-		KubernetesAPIUp:    gauge("logmeter_kubernetes_api_up", "1 while pod metadata from the Kubernetes API is synced and watched; 0 while only file names give it."),
+		ForwardBufferMaxBytes: gauge("logmeter_forward_buffer_max_bytes",
+			"The forward buffer's limit (forward.elasticsearch.buffer.max_bytes); past it when_full applies. 0 without forwarding."),
+		KubernetesAPIUp: gauge("logmeter_kubernetes_api_up", "1 while pod metadata from the Kubernetes API is synced and watched; 0 while only file names give it."),
 		ForwardLostBytes: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "logmeter_forward_lost_bytes_total", Help: "Bytes that rotated away before the forwarder could read them.",
 		}),
@@ -95,7 +98,7 @@ func NewSelf(reg prometheus.Registerer, version, revision string) (*Self, error)
 	for _, c := range []prometheus.Collector{
 		s.LinesRead, s.BytesRead, s.LinesMatched, s.LinesUnmatched, s.DecodeErrors,
 		s.ValueErrors, s.SeriesDropped, s.Series, s.FilesWatched, s.LagBytes, s.RotationLostBytes,
-		s.ForwardDocs, s.ForwardBufferBytes, s.ForwardLostBytes, s.KubernetesAPIUp, s.ForwardBulkDuration,
+		s.ForwardDocs, s.ForwardBufferBytes, s.ForwardBufferMaxBytes, s.ForwardLostBytes, s.KubernetesAPIUp, s.ForwardBulkDuration,
 		s.ConfigLastReloadSuccessful, s.BuildInfo,
 	} {
 		if err := reg.Register(c); err != nil {
