@@ -16,6 +16,11 @@ fi
 echo "== go vet"
 go vet ./...
 
+# Debian packages: Prometheus and promtool, Oniguruma (for grok_exporter),
+# buildah.
+echo "== packages"
+./scripts/install-deps.sh
+
 # The test servers (Kubernetes API server and etcd; the Elasticsearch-
 # compatible server) are built from Go modules into a cache outside the
 # repository; a cold build takes minutes, so it happens here rather than
