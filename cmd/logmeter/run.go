@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	httppprof "net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -41,6 +43,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	logLevel := fs.String("log.level", "info", "log level: debug, info, warn or error")
 	logFormat := fs.String("log.format", "logfmt", "log format: logfmt or json")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 20*time.Second, "how long a stop may take to flush and save its state")
+	pprof := fs.Bool("pprof", false, "serve Go profiles at /debug/pprof/, behind the same TLS and basic auth as /metrics")
 	rest, err := parseFlags(fs, args, stdout)
 	if err != nil {
 		return err
@@ -65,7 +68,21 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return problemsExit(err, stderr)
 	}
+	if *pprof {
+		d.routes = pprofHandlers()
+	}
 	return d.run(ctx, hup, *shutdownTimeout)
+}
+
+// pprofHandlers are net/http/pprof's endpoints, for the server's mux.
+func pprofHandlers() map[string]http.Handler {
+	return map[string]http.Handler{
+		"/debug/pprof/":        http.HandlerFunc(httppprof.Index),
+		"/debug/pprof/cmdline": http.HandlerFunc(httppprof.Cmdline),
+		"/debug/pprof/profile": http.HandlerFunc(httppprof.Profile),
+		"/debug/pprof/symbol":  http.HandlerFunc(httppprof.Symbol),
+		"/debug/pprof/trace":   http.HandlerFunc(httppprof.Trace),
+	}
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
@@ -109,6 +126,8 @@ type daemon struct {
 	fwd   *forward.Forwarder // nil without forward.elasticsearch
 	fwdDo chan func()
 	caps  *captureRunner
+
+	routes map[string]http.Handler // more routes of the server (pprof)
 
 	mu      sync.Mutex // guards watched
 	watched map[string]fileStamp
@@ -334,6 +353,7 @@ func (d *daemon) run(ctx context.Context, hup <-chan os.Signal, shutdownTimeout 
 			Gatherer:  d.promReg,
 			Ready:     d.readiness,
 			Logger:    d.log,
+			Extra:     d.routes,
 		})
 		if err != nil {
 			errs <- fmt.Errorf("serve: %w", err)

@@ -109,11 +109,17 @@ type daemon struct {
 // 200. base is "http://ADDR" or "https://ADDR".
 func startDaemon(t *testing.T, cfgPath, base string, client *http.Client, auth [2]string) *daemon {
 	t.Helper()
+	return startDaemonArgs(t, cfgPath, base, client, auth)
+}
+
+// startDaemonArgs is startDaemon with more arguments for `logmeter run`.
+func startDaemonArgs(t *testing.T, cfgPath, base string, client *http.Client, auth [2]string, args ...string) *daemon {
+	t.Helper()
 	if client == nil {
 		client = &http.Client{Timeout: 5 * time.Second}
 	}
 	d := &daemon{t: t, base: base, client: client, auth: auth, stderr: &lockedBuffer{}, done: make(chan struct{})}
-	d.cmd = exec.Command(binPath, "run", "--config", cfgPath, "--log.level", "info")
+	d.cmd = exec.Command(binPath, append([]string{"run", "--config", cfgPath, "--log.level", "info"}, args...)...)
 	d.cmd.Stderr = d.stderr
 	d.cmd.Stdout = d.stderr
 	if err := d.cmd.Start(); err != nil {

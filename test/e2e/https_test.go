@@ -91,12 +91,22 @@ func TestHTTPSBasicAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	client := tlsClient(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})
-	d := startDaemon(t, cfg, "https://"+addr, client, [2]string{user, password})
+	d := startDaemonArgs(t, cfg, "https://"+addr, client, [2]string{user, password}, "--pprof")
 	want := w.snapshot()
 	d.waitLines(want.lines, 10*time.Second)
 
 	ms := d.scrape() // fails the test unless 200
 	compareCounts(t, "nginx_http_requests_total over HTTPS", ms.byLabels("nginx_http_requests_total", "method", "status"), want.requests)
+
+	// Profiles (--pprof) are served behind the same TLS and basic auth.
+	if code, body, err := d.get("/debug/pprof/cmdline"); err != nil || code != http.StatusOK || !strings.Contains(string(body), "logmeter") {
+		t.Errorf("/debug/pprof/cmdline: status %d, %v, body %q", code, err, body)
+	}
+	noAuth := *d
+	noAuth.auth = [2]string{}
+	if code, _, err := noAuth.get("/debug/pprof/cmdline"); err != nil || code != http.StatusUnauthorized {
+		t.Errorf("/debug/pprof/cmdline without credentials: status %d, %v; want 401", code, err)
+	}
 
 	for _, c := range []struct {
 		name string
