@@ -32,12 +32,15 @@ echo "== test servers"
 echo "== go test"
 go test -count=1 -timeout 20m ./...
 
-# A short fuzzing pass over the parsers of untrusted input (log lines and
-# patterns); the committed corpora run as plain tests above already.
+# A short fuzzing pass over the parsers of untrusted input (log lines,
+# configuration, rule files, patterns and templates); the committed corpora
+# run as plain tests above already.
 echo "== short fuzz"
-for target in "FuzzMatch ./pkg/match" "FuzzDecodeCRI ./pkg/tail" "FuzzDecodeDocker ./pkg/tail" "FuzzDecodeAuto ./pkg/tail"; do
+for target in "FuzzMatch ./pkg/match" "FuzzDecodeCRI ./pkg/tail" "FuzzDecodeDocker ./pkg/tail" \
+	"FuzzDecodeAuto ./pkg/tail" "FuzzMultiline ./pkg/tail" "FuzzParseDaemon ./pkg/config" \
+	"FuzzParseRuleFile ./pkg/config" "FuzzRuleFile ./pkg/metrics" "FuzzTemplate ./pkg/metrics"; do
 	set -- $target
-	go test -run '^$' -fuzz "^$1\$" -fuzztime 10s "$2"
+	go test -run '^$' -fuzz "^$1\$" -fuzztime 8s "$2"
 done
 
 # The container image builds without a Docker daemon and its binary runs:

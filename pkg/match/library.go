@@ -6,6 +6,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -118,9 +119,9 @@ func (l *Library) Define(d Definition) {
 // LoadFile defines the patterns of a Logstash-format pattern file. Nothing
 // is defined when the file has an error.
 func (l *Library) LoadFile(name string) error {
-	data, err := os.ReadFile(name)
+	data, err := readPatternFile(name)
 	if err != nil {
-		return fmt.Errorf("read pattern file: %w", err)
+		return err
 	}
 	// The good lines are defined even when others are bad, so that one
 	// typo does not turn every pattern of the file into "unknown pattern".
@@ -129,6 +130,34 @@ func (l *Library) LoadFile(name string) error {
 		l.Define(d)
 	}
 	return err
+}
+
+// maxPatternFileBytes bounds a pattern file: Logstash's largest is a few
+// tens of KiB, and a path such as /dev/zero must not exhaust memory.
+const maxPatternFileBytes = 16 << 20
+
+// readPatternFile reads a regular file of at most maxPatternFileBytes.
+func readPatternFile(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("read pattern file: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read pattern file: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("read pattern file: %s is not a regular file", name)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxPatternFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read pattern file: %w", err)
+	}
+	if len(data) > maxPatternFileBytes {
+		return nil, fmt.Errorf("read pattern file: %s is larger than %d MiB", name, maxPatternFileBytes>>20)
+	}
+	return data, nil
 }
 
 // Lookup returns the definition in effect for name.

@@ -177,3 +177,15 @@ func BenchmarkNewLibrary(b *testing.B) {
 		NewLibrary()
 	}
 }
+
+func TestLoadFileRefusesNonRegularFiles(t *testing.T) {
+	for _, name := range []string{t.TempDir(), "/dev/zero"} {
+		if _, err := os.Stat(name); err != nil {
+			continue
+		}
+		err := NewLibrary().LoadFile(name)
+		if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("LoadFile(%s) = %v, want a not-a-regular-file error", name, err)
+		}
+	}
+}

@@ -524,7 +524,8 @@ func templateFuncs(regexps map[string]*regexp.Regexp) template.FuncMap {
 		}
 	}
 	return template.FuncMap{
-		"base": path.Base,
+		"printf": boundedPrintf,
+		"base":   path.Base,
 		"gsub": func(s, pattern, repl string) (string, error) {
 			re := regexps[pattern]
 			if re == nil {
@@ -638,4 +639,36 @@ func parseTimestamp(layout, value string) (float64, error) {
 		return 0, fmt.Errorf("timestamp: %w", err)
 	}
 	return float64(tm.Unix()) + float64(tm.Nanosecond())/1e9, nil
+}
+
+// maxFormatWidth bounds the widths and precisions printf accepts.
+const maxFormatWidth = 1000
+
+// boundedPrintf replaces text/template's printf: a format that comes from a
+// log line (or a careless rule) must not make one label gigabytes long, so
+// widths and precisions past maxFormatWidth, and widths taken from
+// arguments (*), are errors.
+func boundedPrintf(format string, args ...any) (string, error) {
+	for i := 0; i < len(format); i++ {
+		if format[i] != '%' {
+			continue
+		}
+		n := 0
+	verb:
+		for i++; i < len(format); i++ {
+			switch c := format[i]; {
+			case c >= '0' && c <= '9':
+				if n = n*10 + int(c-'0'); n > maxFormatWidth {
+					return "", fmt.Errorf("printf: width or precision over %d in %q", maxFormatWidth, format)
+				}
+			case c == '*':
+				return "", fmt.Errorf("printf: widths from arguments (*) are not supported in %q", format)
+			case c == '%' || (c|0x20 >= 'a' && c|0x20 <= 'z'):
+				break verb
+			default:
+				n = 0
+			}
+		}
+	}
+	return fmt.Sprintf(format, args...), nil
 }

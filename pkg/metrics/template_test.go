@@ -279,3 +279,38 @@ func BenchmarkTemplateRenderConcat(b *testing.B) {
 }
 
 func BenchmarkTemplateRenderGeneral(b *testing.B) { benchmarkRender(b, "{{divide .ms 1000}}") }
+
+// TestTemplatePrintfBounded: printf keeps working, but a format (from a rule
+// or from the log line itself) cannot ask for a huge width or precision.
+func TestTemplatePrintfBounded(t *testing.T) {
+	cases := []struct {
+		tmpl, capture string
+		want, err     string
+	}{
+		{`{{printf "%05.1f" 3.14159}}`, "", "003.1", ""},
+		{`{{printf "%s-%d%%" .a 7}}`, "x", "x-7%", ""},
+		{`{{printf "%[1]s%[1]s" .a}}`, "ab", "abab", ""},
+		{`{{printf "%0999999999d" 1}}`, "", "", "width or precision over 1000"},
+		{`{{printf "%.2000f" 1.5}}`, "", "", "width or precision over 1000"},
+		{`{{printf "%*d" 999999999 1}}`, "", "", "widths from arguments"},
+		{`{{printf .a 1}}`, "%0999999999d", "", "width or precision over 1000"},
+		{`{{printf .a 1}}`, "%d apples", "1 apples", ""},
+	}
+	for _, c := range cases {
+		tmpl, err := CompileTemplate(c.tmpl, []string{"a"})
+		if err != nil {
+			t.Fatalf("%s: %v", c.tmpl, err)
+		}
+		env := &Env{Text: []byte(c.capture), Caps: []int{0, len(c.capture)}}
+		out, err := tmpl.Render(nil, env)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s on %q: %q, %v; want an error about %q", c.tmpl, c.capture, out, err, c.err)
+			}
+			continue
+		}
+		if err != nil || string(out) != c.want {
+			t.Errorf("%s on %q = %q, %v; want %q", c.tmpl, c.capture, out, err, c.want)
+		}
+	}
+}
