@@ -115,6 +115,11 @@ type series struct {
 	obs     prometheus.Observer
 	values  []string // label values, kept for DeleteLabelValues
 	last    int64    // unix nanoseconds of the last update; guarded by Family.mu
+
+	// A histogram's or summary's state from before a restart, exposed added
+	// to what obs holds (see dist.go); guarded by Family.mu.
+	base      *DistState
+	liveCount uint64 // obs's count at the last collection
 }
 
 // Family is one rule metric: a client_golang vector plus the bookkeeping
@@ -134,6 +139,7 @@ type Family struct {
 	mu       sync.Mutex
 	opts     FamilyOpts
 	series   map[string]*series // key: see appendKey; several keys may share a series
+	based    map[string]*series // series with a base, by baseKey
 	distinct int                // distinct series (aliases from UTF-8 repair excluded)
 	key      []byte             // reused lookup buffer
 }
@@ -496,6 +502,9 @@ func (f *Family) Expire(now time.Time) int {
 			deleted[s] = true
 			n++
 			f.deleteChild(s.values)
+			if s.base != nil {
+				delete(f.based, baseKey(s.values))
+			}
 		}
 	}
 	f.distinct -= n
@@ -522,7 +531,16 @@ func (f *Family) deleteChild(lvs []string) {
 func (f *Family) Describe(ch chan<- *prometheus.Desc) { f.vec.Describe(ch) }
 
 // Collect implements prometheus.Collector.
-func (f *Family) Collect(ch chan<- prometheus.Metric) { f.vec.Collect(ch) }
+func (f *Family) Collect(ch chan<- prometheus.Metric) {
+	f.mu.Lock()
+	based := len(f.based) > 0
+	f.mu.Unlock()
+	if based {
+		f.collectWithBases(ch)
+		return
+	}
+	f.vec.Collect(ch)
+}
 
 // compatible reports whether a family built from o would expose the same
 // metric as f, so that f may carry on in its place across a reload.

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -13,10 +14,11 @@ import (
 )
 
 // State is what survives a restart: the values of counters and gauges,
-// saved in the same atomic write as the read positions, so that after any
-// crash a counter equals the count over all lines ever read and Prometheus'
-// rate() sees no reset. Histograms and summaries are not restored (their
-// client_golang implementations cannot be preset); they start afresh.
+// the distributions of histograms, the counts and sums of summaries, and
+// each series' last update, saved in the same atomic write as the read
+// positions, so that after any crash a counter equals the count over all
+// lines ever read and Prometheus' rate() sees no reset. Summary quantiles
+// (a sliding window of recent values) start afresh.
 type State struct {
 	Rules []FamilyState `json:"rules,omitempty"`
 	Self  []SelfSample  `json:"self,omitempty"`
@@ -34,9 +36,10 @@ type FamilyState struct {
 
 // SeriesState is one label set: values in the family's label order.
 type SeriesState struct {
-	Labels []string `json:"labels"`
-	Value  float64  `json:"value"`
-	Last   int64    `json:"last"` // unix nanoseconds of the last update, for expiry
+	Labels []string   `json:"labels"`
+	Value  float64    `json:"value"`
+	Dist   *DistState `json:"dist,omitempty"` // histograms and summaries
+	Last   int64      `json:"last"`           // unix nanoseconds of the last update, for expiry
 }
 
 // SelfSample is one self-metric counter sample.
@@ -52,9 +55,6 @@ type SelfSample struct {
 func (p *Program) Snapshot(now time.Time) State {
 	st := State{Saved: now}
 	for _, f := range p.families {
-		if k := f.opts.Kind; k != Counter && k != Gauge {
-			continue
-		}
 		st.Rules = append(st.Rules, FamilyState{Name: f.opts.Name, Signature: p.signatures[f], Series: f.snapshot()})
 	}
 	if p.self != nil {
@@ -96,6 +96,11 @@ func (p *Program) Restore(st State) int {
 func signature(f *Family, feeders []string) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00%q\x00", f.opts.Kind, f.opts.Help, f.opts.LabelNames)
+	if o := f.opts; o.Kind == Histogram || o.Kind == Summary {
+		// Saved distributions only fit the same buckets and objectives.
+		fmt.Fprintf(h, "%v\x00%v\x00%v\x00%v\x00%v\x00%v\x00", o.Buckets, o.Native, o.NativeBucketFactor,
+			o.NativeMaxBuckets, o.Classic, slices.Sorted(maps.Keys(o.Objectives)))
+	}
 	slices.Sort(feeders)
 	for _, s := range feeders {
 		fmt.Fprintf(h, "%s\x00", s)
@@ -126,6 +131,16 @@ func (f *Family) snapshot() []SeriesState {
 				continue
 			}
 			v = m.GetGauge().GetValue()
+		case s.obs != nil:
+			pm, ok := s.obs.(prometheus.Metric)
+			if !ok || pm.Write(&m) != nil {
+				continue
+			}
+			if s.base != nil {
+				merge(&m, s.base)
+			}
+			out = append(out, SeriesState{Labels: s.values, Dist: distOf(&m), Last: s.last})
+			continue
 		default:
 			continue
 		}
@@ -156,6 +171,12 @@ func (f *Family) restore(s SeriesState) error {
 		}
 	case ser.gauge != nil:
 		ser.gauge.Set(s.Value)
+	case ser.obs != nil && s.Dist != nil:
+		ser.base = s.Dist
+		if f.based == nil {
+			f.based = map[string]*series{}
+		}
+		f.based[baseKey(ser.values)] = ser
 	}
 	ser.last = s.Last
 	return nil
