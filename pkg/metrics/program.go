@@ -61,6 +61,13 @@ func Build(files []*config.RuleFile, base *match.Library, reg *Registry, self *S
 	prog := &Program{self: self}
 	for _, f := range files {
 		lib := base.Clone()
+		for _, pf := range f.PatternFiles {
+			if err := lib.LoadFile(pf.Value); err != nil {
+				problems = append(problems, filePatternProblems(pf.Pos, err)...)
+			}
+		}
+		// The file's own patterns come last and win over pattern files, as
+		// Logstash's pattern_definitions do.
 		for _, pd := range f.Patterns {
 			expr := pd.Expr
 			lib.Define(match.Definition{
@@ -71,11 +78,6 @@ func Build(files []*config.RuleFile, base *match.Library, reg *Registry, self *S
 					return p.Line, p.Col, ok
 				},
 			})
-		}
-		for _, pf := range f.PatternFiles {
-			if err := lib.LoadFile(pf.Value); err != nil {
-				problems = append(problems, filePatternProblems(pf.Pos, err)...)
-			}
 		}
 		// A broken definition of the file's own is reported even when no
 		// rule uses it yet.

@@ -1,8 +1,11 @@
 package metrics
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -1087,5 +1090,29 @@ rules:
 # TYPE req_total counter
 req_total{method="GET",status="200"} 2
 req_total{method="PUT",status="404"} 1
+`)
+}
+
+// TestInlinePatternsWinOverPatternFiles: a rule file's own patterns take
+// precedence over a pattern file defining the same name, as in Logstash.
+func TestInlinePatternsWinOverPatternFiles(t *testing.T) {
+	dir := t.TempDir()
+	patterns := filepath.Join(dir, "extra")
+	if err := os.WriteFile(patterns, []byte("WHO alice\nVERB \\w+\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := newPipeline(t)
+	p.load(t, `
+patterns: {WHO: bob}
+pattern_files: [`+strconv.Quote(patterns)+`]
+rules:
+  - name: r
+    match: '^%{WHO:who} %{VERB:verb}$'
+    metrics: [{name: said_total, type: counter, labels: {who: '{{.who}}'}}]
+`)
+	p.process([]logline.Line{{Text: []byte("alice says")}, {Text: []byte("bob says")}}, time.Unix(1, 0))
+	p.compare(t, `# HELP said_total 
+# TYPE said_total counter
+said_total{who="bob"} 1
 `)
 }

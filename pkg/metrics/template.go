@@ -638,7 +638,13 @@ func parseTimestamp(layout, value string) (float64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("timestamp: %w", err)
 	}
-	return float64(tm.Unix()) + float64(tm.Nanosecond())/1e9, nil
+	if y := tm.Year(); y < 1678 || y > 2261 {
+		// Outside what UnixNano can hold.
+		return float64(tm.Unix()) + float64(tm.Nanosecond())/1e9, nil
+	}
+	// The rounding grok_exporter's timestamp uses, so labels made with it
+	// read the same after a migration.
+	return float64(tm.UnixNano()) * 1e-9, nil
 }
 
 // maxFormatWidth bounds the widths and precisions printf accepts.

@@ -232,6 +232,20 @@ func (t *Tailer) SetInputs(inputs []Input) {
 			st.lost = s.RotationLostBytes.WithLabelValues(in.Name)
 			st.watched = s.FilesWatched.WithLabelValues(in.Name)
 			st.lag = s.LagBytes.WithLabelValues(in.Name)
+			// The reasons this input's format can report start at 0, so
+			// dashboards and rate() see them before the first error.
+			reasons := []string{ReasonTooLong}
+			switch in.Format {
+			case FormatCRI:
+				reasons = append(reasons, ReasonInvalidCRI)
+			case FormatDocker:
+				reasons = append(reasons, ReasonInvalidDocker)
+			}
+			for _, r := range reasons {
+				if st.decodeErrs[r] == nil {
+					st.decodeErrs[r] = s.DecodeErrors.WithLabelValues(in.Name, r)
+				}
+			}
 		}
 		t.inputs = append(t.inputs, st)
 	}
