@@ -2,7 +2,8 @@
 # Installs the Debian packages the test suite needs, when missing:
 #   prometheus   the Prometheus server and promtool (end-to-end scrape
 #                tests, dashboard queries, alert rule tests)
-#   libonig-dev  Oniguruma, for building grok_exporter (migration tests)
+#   libonig-dev  Oniguruma, and gcc, for building grok_exporter with cgo
+#                (migration tests)
 #   buildah      builds and runs the container image without a daemon
 # Services the packages ship are not started.
 set -euo pipefail
@@ -11,6 +12,7 @@ missing=()
 command -v prometheus >/dev/null || missing+=(prometheus)
 command -v promtool >/dev/null || missing+=(prometheus)
 [ -e /usr/include/oniguruma.h ] || missing+=(libonig-dev)
+command -v gcc >/dev/null || missing+=(gcc)
 command -v buildah >/dev/null || missing+=(buildah)
 if [ ${#missing[@]} -eq 0 ]; then
 	exit 0

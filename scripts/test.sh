@@ -21,13 +21,14 @@ go vet ./...
 echo "== packages"
 ./scripts/install-deps.sh
 
-# The test servers (Kubernetes API server and etcd; the Elasticsearch-
-# compatible server) are built from Go modules into a cache outside the
-# repository; a cold build takes minutes, so it happens here rather than
-# inside a test's time limit.
+# The test servers (Kubernetes API server, etcd and kubectl; the
+# Elasticsearch-compatible server; grok_exporter) are built from Go modules
+# into a cache outside the repository; a cold build takes minutes, so it
+# happens here rather than inside a test's time limit.
 echo "== test servers"
 ./scripts/build-kubeserver.sh >/dev/null
 ./scripts/build-esserver.sh >/dev/null
+./scripts/build-grok-exporter.sh >/dev/null
 
 echo "== go test"
 go test -count=1 -timeout 20m ./...

@@ -25,8 +25,12 @@ commands:
          the node agent: follow log files, serve /metrics, /healthz, /readyz
   test   --rules FILE [--format auto|plain|cri|docker] [--explain] LOGFILE...
          read log files once through the rules and print the metrics
+  test   [--explain] FILE_test.yaml...
+         run rule unit tests; prints PASS or FAIL per test and a summary
   check  --rules FILE...
          validate rule files; prints FILE:LINE:COL: message per problem
+  import grok_exporter [--rules-dir DIR] [--base-dir DIR] CONFIG
+         print a rule file equivalent to a grok_exporter configuration
   version
          print the version
 
@@ -59,12 +63,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdTest(args[1:], stdout, stderr)
 	case "check":
 		err = cmdCheck(args[1:], stdout, stderr)
+	case "import":
+		err = cmdImport(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "logmeter %s (%s, revision %s)\n", version, goVersion(), revision())
 	case "help", "--help", "-h", "-help":
 		fmt.Fprint(stdout, usage)
 	default:
-		fmt.Fprintf(stderr, "logmeter: unknown command %q (valid: run, test, check, version)\n", args[0])
+		fmt.Fprintf(stderr, "logmeter: unknown command %q (valid: run, test, check, import, version)\n", args[0])
 		return 2
 	}
 	if err == nil {

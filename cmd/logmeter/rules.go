@@ -1,11 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/logmeter/logmeter/pkg/config"
@@ -48,9 +50,13 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) ([]string, er
 }
 
 // expandRulePaths resolves globs and drops repeated files; a path without
-// glob characters must exist (LoadRuleFile reports it otherwise).
+// glob characters must exist (LoadRuleFile reports it otherwise). Rule
+// unit test files (NAME_test.yaml) are not rule files: they are skipped,
+// also when named (an unquoted rules/*.yaml names them), and naming only
+// such files is an error.
 func expandRulePaths(paths []string) ([]string, error) {
 	var out []string
+	var testFile string // the first test file named
 	seen := map[string]bool{}
 	add := func(p string) {
 		key := filepath.Clean(p)
@@ -61,10 +67,14 @@ func expandRulePaths(paths []string) ([]string, error) {
 	}
 	for _, p := range paths {
 		if !strings.ContainsAny(p, "*?[") {
+			if config.IsRuleTestFile(p) {
+				testFile = cmp.Or(testFile, p)
+				continue
+			}
 			add(p)
 			continue
 		}
-		m, err := filepath.Glob(p)
+		m, err := globRuleFiles(p)
 		if err != nil {
 			return nil, fmt.Errorf("rules %q: %w", p, err)
 		}
@@ -75,7 +85,17 @@ func expandRulePaths(paths []string) ([]string, error) {
 			add(f)
 		}
 	}
+	if len(out) == 0 && testFile != "" {
+		return nil, fmt.Errorf("rules %q: a file named *_test.yaml holds rule tests, not rules; run it with: logmeter test %s", testFile, testFile)
+	}
 	return out, nil
+}
+
+// globRuleFiles returns the files glob matches, leaving out rule unit test
+// files.
+func globRuleFiles(glob string) ([]string, error) {
+	m, err := filepath.Glob(glob)
+	return slices.DeleteFunc(m, config.IsRuleTestFile), err
 }
 
 // loadProgram reads, validates and compiles rule files and reports how many

@@ -509,7 +509,7 @@ func (d *daemon) stampFiles() map[string]fileStamp {
 	paths := []string{d.cfgPath}
 	if d.cfg != nil {
 		for _, g := range ruleGlobs(d.cfg) {
-			if m, err := filepath.Glob(g); err == nil {
+			if m, err := globRuleFiles(g); err == nil {
 				paths = append(paths, m...)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/logmeter/logmeter/pkg/config"
 	"github.com/logmeter/logmeter/pkg/kube"
 	"github.com/logmeter/logmeter/pkg/logline"
 	"github.com/logmeter/logmeter/pkg/metrics"
@@ -20,11 +22,13 @@ import (
 )
 
 // cmdTest reads log files once, to their end, through the same decode, match
-// and metrics code as the daemon, and prints the resulting metrics.
+// and metrics code as the daemon, and prints the resulting metrics. Given
+// rule unit test files (NAME_test.yaml) instead, it runs those: see
+// cmdTestFiles.
 func cmdTest(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	var rules stringList
-	fs.Var(&rules, "rules", "rule file or glob (repeatable)")
+	fs.Var(&rules, "rules", "rule file or glob (repeatable); not with test files (FILE_test.yaml), which name their rule files")
 	format := fs.String("format", "auto", "log format: auto, plain, cri or docker")
 	explain := fs.Bool("explain", false, "print, per line, the rules that matched and their captures (or why none did) on stderr")
 	input := fs.String("input", "", "input name the lines are read as (for rules with sources.inputs); empty fits every rule")
@@ -33,6 +37,9 @@ func cmdTest(args []string, stdout, stderr io.Writer) error {
 	logFiles, err := parseFlags(fs, args, stdout)
 	if err != nil {
 		return err
+	}
+	if slices.ContainsFunc(logFiles, config.IsRuleTestFile) {
+		return cmdTestFiles(fs, logFiles, *maxLine, *explain, stdout, stderr)
 	}
 	if len(rules) == 0 {
 		return &exitError{code: 2, msg: "test: no rule file given (use --rules FILE)"}
@@ -132,6 +139,13 @@ type oneShot struct {
 	explain io.Writer
 	hits    []metrics.Hit
 	kube    kube.Enricher
+	// meta, when set, is the pod metadata of every line instead of what
+	// the file name gives.
+	meta *logline.Kube
+	// where names a line in --explain output; nil: "name:physical line".
+	where func(name string, physical int) string
+	// unmatched counts the lines no rule matched.
+	unmatched int
 }
 
 func (t *oneShot) file(path string) error {
@@ -145,6 +159,12 @@ func (t *oneShot) file(path string) error {
 		defer f.Close()
 		r, name = f, path
 	}
+	return t.read(r, name)
+}
+
+// read feeds the lines of r, read from the file name, through decoding and
+// the rules.
+func (t *oneShot) read(r io.Reader, name string) error {
 	// The self-metrics need an input name even when the lines are not read
 	// as a configured input.
 	inputLabel := t.input
@@ -157,7 +177,7 @@ func (t *oneShot) file(path string) error {
 	// The reader's limit leaves room for CRI/docker framing around a
 	// message of max-line-bytes; the decoder enforces the message limit.
 	lr := tail.NewLineReader(r, t.maxLine+64<<10)
-	line := logline.Line{Input: t.input, Source: name}
+	line := logline.Line{Input: t.input, Source: name, Kube: t.meta}
 	physical := 0
 	for {
 		raw, off, size, truncated, err := lr.Next()
@@ -176,7 +196,7 @@ func (t *oneShot) file(path string) error {
 		if reason != "" {
 			t.self.DecodeErrors.WithLabelValues(inputLabel, reason).Inc()
 			if t.explain != nil {
-				fmt.Fprintf(t.explain, "%s:%d: decode error: %s\n", name, physical, reason)
+				fmt.Fprintf(t.explain, "%s: decode error: %s\n", t.at(name, physical), reason)
 			}
 		}
 		if done {
@@ -194,23 +214,34 @@ func (t *oneShot) file(path string) error {
 func (t *oneShot) process(line *logline.Line, name string, physical int) {
 	t.kube.Enrich(line) // pod metadata from kubelet-style file names
 	if t.explain == nil {
-		t.runner.Process(line, t.now, nil)
+		if t.runner.Process(line, t.now, nil) == 0 {
+			t.unmatched++
+		}
 		return
 	}
 	t.hits = t.hits[:0]
 	if t.runner.Process(line, t.now, &t.hits) > 0 {
 		for _, h := range t.hits {
-			fmt.Fprintf(t.explain, "%s:%d: rule %s matched:%s\n", name, physical, h.Rule, captures(line.Text, h))
+			fmt.Fprintf(t.explain, "%s: rule %s matched:%s\n", t.at(name, physical), h.Rule, captures(line.Text, h))
 		}
 		return
 	}
+	t.unmatched++
 	rule, d, ok := t.runner.Diagnose(line)
 	if !ok {
-		fmt.Fprintf(t.explain, "%s:%d: no rule applies\n", name, physical)
+		fmt.Fprintf(t.explain, "%s: no rule applies\n", t.at(name, physical))
 		return
 	}
-	fmt.Fprintf(t.explain, "%s:%d: no rule matched; closest is %s: it matched %s, then expected %s\n",
-		name, physical, rule, strconv.Quote(string(line.Text[:d.Consumed])), d.Expected)
+	fmt.Fprintf(t.explain, "%s: no rule matched; closest is %s: it matched %s, then expected %s\n",
+		t.at(name, physical), rule, strconv.Quote(string(line.Text[:d.Consumed])), d.Expected)
+}
+
+// at names a physical line for --explain.
+func (t *oneShot) at(name string, physical int) string {
+	if t.where != nil {
+		return t.where(name, physical)
+	}
+	return name + ":" + strconv.Itoa(physical)
 }
 
 func captures(text []byte, h metrics.Hit) string {

@@ -185,7 +185,8 @@ func buildMetric(cm *config.Metric, cr *config.Rule, fields []string, reg *Regis
 		MaxSeries: cr.MaxSeries,
 		Expire:    cr.Expire,
 	}
-	if len(cm.Objectives) > 0 {
+	if len(cm.Objectives) > 0 || cm.ObjectivesPos.Line > 0 {
+		// Given, even empty ({}: count and sum only): not the defaults.
 		opts.Objectives = make(map[float64]float64, len(cm.Objectives))
 		for _, o := range cm.Objectives {
 			opts.Objectives[o.Quantile] = o.Error

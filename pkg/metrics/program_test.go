@@ -1116,3 +1116,24 @@ rules:
 said_total{who="bob"} 1
 `)
 }
+
+// TestSummaryWithoutObjectives: objectives: {} is a summary of count and
+// sum only; leaving the key out gives the default quantiles.
+func TestSummaryWithoutObjectives(t *testing.T) {
+	p := newPipeline(t)
+	p.load(t, `
+rules:
+  - name: r
+    match: '^%{NUMBER:v}$'
+    metrics:
+      - {name: plain_seconds, type: summary, value: '{{.v}}', objectives: {}}
+      - {name: default_seconds, type: summary, value: '{{.v}}'}
+`)
+	p.process([]logline.Line{{Text: []byte("2")}}, time.Unix(1, 0))
+	if q := gatherOne(t, p.gather, "plain_seconds").GetMetric()[0].GetSummary().GetQuantile(); len(q) != 0 {
+		t.Errorf("objectives: {} exposes quantiles %v", q)
+	}
+	if q := gatherOne(t, p.gather, "default_seconds").GetMetric()[0].GetSummary().GetQuantile(); len(q) == 0 {
+		t.Error("a summary without objectives has no quantiles")
+	}
+}
