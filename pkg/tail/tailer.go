@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -92,7 +93,10 @@ type Tailer struct {
 	firstStart bool                  // no checkpoint existed: start_at applies
 	scanned    bool                  // the first scan has run
 	restored   map[fileKey]savedFile // checkpoint entries not yet matched to a file
-	extra      json.RawMessage       // state saved by the pipeline with the offsets
+	// problems holds the paths a scan found but could not follow, with the
+	// reason last reported: each is logged and counted once, not per scan.
+	problems, scanProblems map[string]string
+	extra                  json.RawMessage // state saved by the pipeline with the offsets
 
 	// pending is a copy of each file's path, identity and offset as of the
 	// last poll, for PendingBytes from other goroutines.
@@ -246,6 +250,9 @@ func (t *Tailer) SetInputs(inputs []Input) {
 					st.decodeErrs[r] = s.DecodeErrors.WithLabelValues(in.Name, r)
 				}
 			}
+			for _, r := range []string{FileNotRegular, FilePermissionDenied, FileOpenFailed, FileReadFailed} {
+				s.FileErrors.WithLabelValues(in.Name, r)
+			}
 		}
 		t.inputs = append(t.inputs, st)
 	}
@@ -267,6 +274,7 @@ func (t *Tailer) SetInputs(inputs []Input) {
 // logmeter was not running.
 func (t *Tailer) Scan() {
 	live := map[*follower]bool{}
+	t.scanProblems = map[string]string{}
 	for _, in := range t.inputs {
 		for _, pattern := range in.Paths {
 			paths, err := expandGlob(pattern)
@@ -294,11 +302,42 @@ func (t *Tailer) Scan() {
 			t.drop(f, false)
 		}
 	}
+	// Problems that went away (fixed, or the path is gone) are forgotten,
+	// so they are reported again if they come back.
+	t.problems, t.scanProblems = t.scanProblems, nil
 	if !t.scanned {
 		t.scanned = true
 		t.recoverRotated()
 	}
 	t.updateWatched()
+}
+
+// Reasons of logmeter_file_errors_total.
+const (
+	FileNotRegular       = "not_regular"
+	FilePermissionDenied = "permission_denied"
+	FileOpenFailed       = "open_failed"
+	FileReadFailed       = "read_failed"
+)
+
+// fileProblem reports a path a scan matched but cannot follow: logged and
+// counted when it first appears (or its reason changes), quiet while it
+// persists. The agent goes on with the other files.
+func (t *Tailer) fileProblem(in *inputState, p, reason string, err error) {
+	if t.scanProblems != nil {
+		t.scanProblems[p] = reason
+	}
+	if t.problems[p] == reason {
+		return
+	}
+	if t.problems == nil {
+		t.problems = map[string]string{}
+	}
+	t.problems[p] = reason
+	t.log.Warn("cannot follow a log file; skipping it until it changes", "input", in.Name, "path", p, "reason", reason, "err", err)
+	if in.self != nil {
+		in.self.FileErrors.WithLabelValues(in.Name, reason).Inc()
+	}
 }
 
 // discover follows the file at path p unless it is followed already.
@@ -308,6 +347,7 @@ func (t *Tailer) discover(in *inputState, p string) *follower {
 		return nil
 	}
 	if !fi.Mode().IsRegular() {
+		t.fileProblem(in, p, FileNotRegular, fmt.Errorf("%s is a %s", p, fileKind(fi.Mode())))
 		return nil
 	}
 	key := keyOf(fi)
@@ -319,15 +359,22 @@ func (t *Tailer) discover(in *inputState, p string) *follower {
 		old.draining = true
 		delete(t.byPath, p)
 	}
-	file, err := os.Open(p)
+	file, err := openRegular(p)
 	if err != nil {
-		t.log.Warn("cannot open log file", "input", in.Name, "path", p, "err", err)
+		reason := FileOpenFailed
+		switch {
+		case errors.Is(err, fs.ErrPermission):
+			reason = FilePermissionDenied
+		case errors.Is(err, errNotRegular):
+			reason = FileNotRegular
+		}
+		t.fileProblem(in, p, reason, err)
 		return nil
 	}
 	fp, err := readFingerprint(file, fi.Size(), t.fpBuf)
 	if err != nil {
 		file.Close()
-		t.log.Warn("cannot read log file", "input", in.Name, "path", p, "err", err)
+		t.fileProblem(in, p, FileReadFailed, err)
 		return nil
 	}
 	f := t.newFollower(in, p, key, file, fi)
@@ -1144,4 +1191,43 @@ func (t *Tailer) Lag() int64 {
 		n += max(f.size-f.offset, 0)
 	}
 	return n
+}
+
+var errNotRegular = errors.New("not a regular file")
+
+// openRegular opens a log file for reading without blocking: a FIFO put in
+// place of a file between the scan's stat and the open would otherwise
+// block the tailer until a writer appears.
+func openRegular(p string) (*os.File, error) {
+	file, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := file.Stat()
+	if err != nil {
+		file.Close()
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		file.Close()
+		return nil, fmt.Errorf("%s: %w (a %s)", p, errNotRegular, fileKind(fi.Mode()))
+	}
+	return file, nil
+}
+
+// fileKind names a file's type for messages.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	case m&fs.ModeIrregular != 0:
+		return "irregular file"
+	}
+	return "special file"
 }

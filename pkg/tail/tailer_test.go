@@ -2,11 +2,13 @@ package tail
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -415,4 +417,66 @@ func TestDescriptorsAreBounded(t *testing.T) {
 	h.cycle()
 	slices.Sort(h.lines)
 	h.expect("a2", "e2")
+}
+
+// TestUnfollowablePathsAreReportedOnce: a directory and a FIFO matched by an
+// input's glob are skipped (the FIFO without blocking), logged and counted
+// once while they persist and again when they come back; the good file
+// next to them is read.
+func TestUnfollowablePathsAreReportedOnce(t *testing.T) {
+	h := newHarness(t, plainInput("*.log"))
+	h.write("good.log", "one\n")
+	if err := os.Mkdir(h.path("dir.log"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(h.path("pipe.log"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	notRegular := h.self.FileErrors.WithLabelValues("in", FileNotRegular)
+	for range 3 {
+		h.cycle()
+	}
+	h.expect("one")
+	if got := h.counter(notRegular); got != 2 {
+		t.Errorf("not_regular = %v after three scans, want 2 (the directory and the FIFO, once each)", got)
+	}
+	if got := h.counter(h.self.FilesWatched.WithLabelValues("in")); got != 1 {
+		t.Errorf("files watched = %v, want 1", got)
+	}
+	// Gone and back: reported again.
+	if err := os.Remove(h.path("pipe.log")); err != nil {
+		t.Fatal(err)
+	}
+	h.cycle()
+	if err := syscall.Mkfifo(h.path("pipe.log"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.write("good.log", "two\n")
+	h.cycle()
+	h.expect("two")
+	if got := h.counter(notRegular); got != 3 {
+		t.Errorf("not_regular = %v, want 3 after the FIFO came back", got)
+	}
+}
+
+// TestOpenRegularDoesNotBlockOnFIFO: a FIFO swapped in between the scan's
+// stat and the open is refused at once.
+func TestOpenRegularDoesNotBlockOnFIFO(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "x.log")
+	if err := syscall.Mkfifo(p, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := openRegular(p)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, errNotRegular) {
+			t.Errorf("openRegular(FIFO) = %v, want errNotRegular", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("openRegular blocked on a FIFO")
+	}
 }
