@@ -31,6 +31,7 @@ type Self struct {
 	LagBytes                   *prometheus.GaugeVec   // input
 	RotationLostBytes          *prometheus.CounterVec // input
 	FileErrors                 *prometheus.CounterVec // input, reason
+	CheckpointErrors           prometheus.Counter
 	ForwardDocs                *prometheus.CounterVec // result
 	ForwardBufferBytes         prometheus.Gauge
 	ForwardBufferMaxBytes      prometheus.Gauge // buffer.max_bytes, for "buffer near full" alerts
@@ -67,6 +68,10 @@ func NewSelf(reg prometheus.Registerer, version, revision string) (*Self, error)
 			Name: "logmeter_lag_bytes", Help: "Bytes appended to followed files and not read yet, per input.",
 		}, []string{"input"}),
 		RotationLostBytes: counter("logmeter_rotation_lost_bytes_total", "Bytes that rotated away before they were read.", "input"),
+		CheckpointErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "logmeter_checkpoint_errors_total",
+			Help: "Checkpoints (read positions and metric state) that could not be saved in state_dir, e.g. a full disk.",
+		}),
 		FileErrors: counter("logmeter_file_errors_total",
 			"Paths an input matched that could not be followed, counted when the problem appears: not_regular (a directory, FIFO, socket or device), permission_denied, open_failed, read_failed.", "input", "reason"),
 		ForwardDocs:        counter("logmeter_forward_docs_total", "Documents handled by the Elasticsearch forwarder, by result.", "result"),
@@ -100,7 +105,7 @@ func NewSelf(reg prometheus.Registerer, version, revision string) (*Self, error)
 	}
 	for _, c := range []prometheus.Collector{
 		s.LinesRead, s.BytesRead, s.LinesMatched, s.LinesUnmatched, s.DecodeErrors,
-		s.ValueErrors, s.SeriesDropped, s.Series, s.FilesWatched, s.LagBytes, s.RotationLostBytes, s.FileErrors,
+		s.ValueErrors, s.SeriesDropped, s.Series, s.FilesWatched, s.LagBytes, s.RotationLostBytes, s.FileErrors, s.CheckpointErrors,
 		s.ForwardDocs, s.ForwardBufferBytes, s.ForwardBufferMaxBytes, s.ForwardLostBytes, s.KubernetesAPIUp, s.ForwardBulkDuration,
 		s.ConfigLastReloadSuccessful, s.BuildInfo,
 	} {

@@ -80,7 +80,7 @@ func (t *Tailer) Run(ctx context.Context, o RunOptions) error {
 				return checkpoint(final)
 			case <-ckpt.C:
 				if err := checkpoint(ctx); err != nil {
-					t.log.Error("checkpoint failed", "err", err)
+					t.checkpointFailed(err)
 				}
 			case <-scan.C:
 				scanNow()
@@ -110,8 +110,18 @@ func (t *Tailer) Run(ctx context.Context, o RunOptions) error {
 			scanNow()
 		case <-ckpt.C:
 			if err := checkpoint(ctx); err != nil {
-				t.log.Error("checkpoint failed", "err", err)
+				t.checkpointFailed(err)
 			}
 		}
+	}
+}
+
+// checkpointFailed reports a checkpoint that could not be written (a full
+// or read-only state_dir): reading goes on, and the next checkpoint tries
+// again; until one succeeds a restart resumes from the last good one.
+func (t *Tailer) checkpointFailed(err error) {
+	t.log.Error("checkpoint failed; reading goes on, a restart would resume from the last saved checkpoint", "err", err)
+	if s := t.opts.Self; s != nil {
+		s.CheckpointErrors.Inc()
 	}
 }

@@ -1,6 +1,7 @@
 package tail
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -478,5 +480,52 @@ func TestOpenRegularDoesNotBlockOnFIFO(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("openRegular blocked on a FIFO")
+	}
+}
+
+// TestCheckpointErrorsAreCountedAndReadingGoesOn: a state_dir that cannot
+// be written (here: below a regular file) fails every checkpoint, counted in
+// logmeter_checkpoint_errors_total, and lines are still delivered.
+func TestCheckpointErrorsAreCountedAndReadingGoesOn(t *testing.T) {
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, "not-a-dir")
+	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join(dir, "a.log")
+	if err := os.WriteFile(logPath, []byte("one\ntwo\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	self, err := metrics.NewSelf(prometheus.NewRegistry(), "test", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var lines []string
+	tl, err := New(Options{Inputs: []Input{plainInput(logPath)}, StateDir: filepath.Join(blocker, "state"), Self: self},
+		func(l *logline.Line) { mu.Lock(); lines = append(lines, string(l.Text)); mu.Unlock() })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		done <- tl.Run(ctx, RunOptions{PollEvery: 5 * time.Millisecond, ScanEvery: 20 * time.Millisecond, CheckpointEvery: 10 * time.Millisecond})
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for testutil.ToFloat64(self.CheckpointErrors) < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err == nil {
+		t.Error("Run returned no error although its final checkpoint failed")
+	}
+	if got := testutil.ToFloat64(self.CheckpointErrors); got < 2 {
+		t.Errorf("checkpoint errors = %v, want at least 2", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(lines, []string{"one", "two"}) {
+		t.Errorf("lines = %q, want one, two", lines)
 	}
 }
