@@ -1008,6 +1008,9 @@ func (t *Tailer) assemble(f *follower, line *logline.Line) {
 
 func (t *Tailer) deliver(f *follower, line *logline.Line) {
 	line.Input, line.Source = f.in.Name, f.path
+	// The line struct is reused: metadata a handler attached to the last
+	// line (its pod) must not stick to this one, which may be another file's.
+	line.Kube = nil
 	if !f.headOK {
 		f.head, f.headOK = t.headHash(f)
 	}

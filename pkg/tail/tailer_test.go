@@ -529,3 +529,32 @@ func TestCheckpointErrorsAreCountedAndReadingGoesOn(t *testing.T) {
 		t.Errorf("lines = %q, want one, two", lines)
 	}
 }
+
+// TestDeliveredLinesCarryNoEarlierMetadata: the handler may attach
+// metadata (the pod) to a line; the next line, maybe of another file, must
+// arrive without it.
+func TestDeliveredLinesCarryNoEarlierMetadata(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"a.log", "b.log"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(name+" 1\n"+name+" 2\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var stale []string
+	tl, err := New(Options{Inputs: []Input{plainInput(filepath.Join(dir, "*.log"))}, StateDir: filepath.Join(dir, "state")},
+		func(l *logline.Line) {
+			if l.Kube != nil {
+				stale = append(stale, string(l.Text)+" came with "+l.Kube.Pod)
+			}
+			l.Kube = &logline.Kube{Pod: filepath.Base(l.Source)}
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl.Scan()
+	for tl.Poll() {
+	}
+	if len(stale) > 0 {
+		t.Errorf("lines arrived with the metadata of earlier lines: %q", stale)
+	}
+}
