@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 lines=${LINES:-1000000}
 files=${FILES:-1000}
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 go build -o "$work/logmeter" ./cmd/logmeter
 go build -o "$work/genlog" ./bench/genlog
