@@ -19,8 +19,8 @@ import (
 
 // DistState is the saved state of one histogram or summary series.
 type DistState struct {
-	Count uint64  `json:"count"`
-	Sum   float64 `json:"sum"`
+	Count uint64 `json:"count"`
+	Sum   Float  `json:"sum"`
 	// Buckets are the classic buckets' cumulative counts, in the order of
 	// the family's bucket bounds.
 	Buckets []uint64 `json:"buckets,omitempty"`
@@ -37,13 +37,13 @@ type DistState struct {
 // distOf reads the state of a written histogram or summary.
 func distOf(m *dto.Metric) *DistState {
 	if s := m.GetSummary(); s != nil && m.Histogram == nil {
-		return &DistState{Count: s.GetSampleCount(), Sum: s.GetSampleSum()}
+		return &DistState{Count: s.GetSampleCount(), Sum: Float(s.GetSampleSum())}
 	}
 	h := m.GetHistogram()
 	if h == nil {
 		return nil
 	}
-	d := &DistState{Count: h.GetSampleCount(), Sum: h.GetSampleSum()}
+	d := &DistState{Count: h.GetSampleCount(), Sum: Float(h.GetSampleSum())}
 	for _, b := range h.GetBucket() {
 		d.Buckets = append(d.Buckets, b.GetCumulativeCount())
 	}
@@ -128,15 +128,18 @@ func reduceTo(counts map[int32]uint64, from, to int32) map[int32]uint64 {
 func merge(m *dto.Metric, base *DistState) {
 	if s := m.GetSummary(); s != nil && m.Histogram == nil {
 		s.SampleCount = proto.Uint64(s.GetSampleCount() + base.Count)
-		s.SampleSum = proto.Float64(s.GetSampleSum() + base.Sum)
+		s.SampleSum = proto.Float64(s.GetSampleSum() + float64(base.Sum))
+		// The series is older than this process: its start is unknown.
+		s.CreatedTimestamp = nil
 		return
 	}
 	h := m.GetHistogram()
 	if h == nil {
 		return
 	}
+	h.CreatedTimestamp = nil
 	h.SampleCount = proto.Uint64(h.GetSampleCount() + base.Count)
-	h.SampleSum = proto.Float64(h.GetSampleSum() + base.Sum)
+	h.SampleSum = proto.Float64(h.GetSampleSum() + float64(base.Sum))
 	if len(base.Buckets) == len(h.GetBucket()) {
 		for i, b := range h.GetBucket() {
 			b.CumulativeCount = proto.Uint64(b.GetCumulativeCount() + base.Buckets[i])
@@ -181,9 +184,8 @@ func (mm *mergedMetric) Write(out *dto.Metric) error {
 func baseKey(values []string) string { return strings.Join(values, "\xff") }
 
 // collectWithBases collects the family's vector and adds the bases of the
-// series that have one. A series whose own count went down since the last
-// collection was reset (a native histogram that outgrew its buckets): its
-// base goes too, so the reset shows as one.
+// series that have one. A series that was reset since (a native histogram
+// that outgrew its buckets) loses its base, so the reset shows as one.
 func (f *Family) collectWithBases(ch chan<- prometheus.Metric) {
 	inner := make(chan prometheus.Metric, 64)
 	go func() {
@@ -203,17 +205,9 @@ func (f *Family) collectWithBases(ch chan<- prometheus.Metric) {
 			}
 		}
 		f.mu.Lock()
-		s := f.based[baseKey(values)]
 		var base *DistState
-		if s != nil {
-			count := d.GetHistogram().GetSampleCount() + d.GetSummary().GetSampleCount()
-			if count < s.liveCount {
-				delete(f.based, baseKey(values))
-				s.base = nil
-			} else {
-				s.liveCount = count
-				base = s.base
-			}
+		if s := f.based[baseKey(values)]; s != nil && !f.wasReset(s, &d) {
+			base = s.base
 		}
 		f.mu.Unlock()
 		if base == nil {
@@ -223,4 +217,29 @@ func (f *Family) collectWithBases(ch chan<- prometheus.Metric) {
 		merge(&d, base)
 		ch <- &mergedMetric{desc: m.Desc(), m: &d}
 	}
+}
+
+// wasReset reports whether series s, whose base was restored, has been reset
+// since, judged by the written metric d: client_golang stamps a histogram's
+// created time anew when it resets. The base is dropped then. Call with
+// f.mu held.
+func (f *Family) wasReset(s *series, d *dto.Metric) bool {
+	if s.base == nil {
+		return true
+	}
+	ct := d.GetHistogram().GetCreatedTimestamp()
+	if ct == nil {
+		ct = d.GetSummary().GetCreatedTimestamp()
+	}
+	created := ct.AsTime()
+	if ct == nil || s.liveCreated.IsZero() {
+		s.liveCreated = created
+		return false
+	}
+	if created.Equal(s.liveCreated) {
+		return false
+	}
+	s.base = nil
+	delete(f.based, baseKey(s.values))
+	return true
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -103,7 +104,11 @@ func collected(t *testing.T, f *Family) map[string]*dto.Metric {
 		if err := m.Write(&d); err != nil {
 			t.Fatal(err)
 		}
-		out[d.GetLabel()[0].GetValue()] = &d
+		key := ""
+		if len(d.GetLabel()) > 0 {
+			key = d.GetLabel()[0].GetValue()
+		}
+		out[key] = &d
 	}
 	return out
 }
@@ -169,6 +174,79 @@ func TestNativeBucketCoding(t *testing.T) {
 		if got[k] != v {
 			t.Errorf("reduceTo = %v, want %v", got, want)
 			break
+		}
+	}
+}
+
+// TestDistBaseSurvivesConcurrentScrapes: scrapes racing with observations
+// never drop a restored base (only a real reset does).
+func TestDistBaseSurvivesConcurrentScrapes(t *testing.T) {
+	opts := FamilyOpts{Name: "d", Help: "h", Kind: Histogram, Native: true, NativeBucketFactor: 1.1, NativeMaxBuckets: 160}
+	f, err := NewFamily(opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.restore(SeriesState{Dist: &DistState{Count: 1000, Sum: 500, Native: true, Schema: 3, Positive: map[int32]uint64{1: 1000}}}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var scrapers sync.WaitGroup
+	for range 2 {
+		scrapers.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+					collected(t, f)
+				}
+			}
+		})
+	}
+	now := time.Unix(1700000000, 0)
+	for i := range 2000 {
+		if err := f.Observe(nil, float64(i%7)+0.5, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	scrapers.Wait()
+	got := collected(t, f)[""]
+	if c := got.GetHistogram().GetSampleCount(); c != 3000 {
+		t.Errorf("count = %d after concurrent scrapes, want 3000 (1000 restored + 2000)", c)
+	}
+}
+
+// TestStateSurvivesNonFiniteValues: a histogram sum that overflowed to +Inf
+// is saved and restored instead of making the whole state unencodable.
+func TestStateSurvivesNonFiniteValues(t *testing.T) {
+	opts := FamilyOpts{Name: "d", Help: "h", Kind: Histogram, Buckets: []float64{1}}
+	f, err := NewFamily(opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1700000000, 0)
+	for range 2 {
+		if err := f.Observe(nil, 1.7e308, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := json.Marshal(f.snapshot())
+	if err != nil {
+		t.Fatalf("encoding a +Inf sum: %v", err)
+	}
+	var states []SeriesState
+	if err := json.Unmarshal(data, &states); err != nil {
+		t.Fatal(err)
+	}
+	if len(states) != 1 || states[0].Dist == nil || !math.IsInf(float64(states[0].Dist.Sum), 1) || states[0].Dist.Count != 2 {
+		t.Errorf("restored %s as %+v", data, states)
+	}
+	for _, v := range []float64{math.NaN(), math.Inf(-1), 0.1, -3} {
+		data, _ := json.Marshal(Float(v))
+		var back Float
+		if err := json.Unmarshal(data, &back); err != nil || (float64(back) != v && !math.IsNaN(v)) || (math.IsNaN(v) != math.IsNaN(float64(back))) {
+			t.Errorf("Float %v -> %s -> %v (%v)", v, data, back, err)
 		}
 	}
 }

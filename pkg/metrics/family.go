@@ -118,8 +118,8 @@ type series struct {
 
 	// A histogram's or summary's state from before a restart, exposed added
 	// to what obs holds (see dist.go); guarded by Family.mu.
-	base      *DistState
-	liveCount uint64 // obs's count at the last collection
+	base        *DistState
+	liveCreated time.Time // obs's created time when first seen with the base
 }
 
 // Family is one rule metric: a client_golang vector plus the bookkeeping

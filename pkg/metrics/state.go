@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,7 +39,7 @@ type FamilyState struct {
 // SeriesState is one label set: values in the family's label order.
 type SeriesState struct {
 	Labels []string   `json:"labels"`
-	Value  float64    `json:"value"`
+	Value  Float      `json:"value"`
 	Dist   *DistState `json:"dist,omitempty"` // histograms and summaries
 	Last   int64      `json:"last"`           // unix nanoseconds of the last update, for expiry
 }
@@ -46,7 +48,7 @@ type SeriesState struct {
 type SelfSample struct {
 	Name   string            `json:"name"`
 	Labels map[string]string `json:"labels,omitempty"`
-	Value  float64           `json:"value"`
+	Value  Float             `json:"value"`
 }
 
 // Snapshot captures the program's counters and gauges and the self-metric
@@ -136,7 +138,7 @@ func (f *Family) snapshot() []SeriesState {
 			if !ok || pm.Write(&m) != nil {
 				continue
 			}
-			if s.base != nil {
+			if s.base != nil && !f.wasReset(s, &m) {
 				merge(&m, s.base)
 			}
 			out = append(out, SeriesState{Labels: s.values, Dist: distOf(&m), Last: s.last})
@@ -144,7 +146,7 @@ func (f *Family) snapshot() []SeriesState {
 		default:
 			continue
 		}
-		out = append(out, SeriesState{Labels: s.values, Value: v, Last: s.last})
+		out = append(out, SeriesState{Labels: s.values, Value: Float(v), Last: s.last})
 	}
 	slices.SortFunc(out, func(a, b SeriesState) int { return slices.Compare(a.Labels, b.Labels) })
 	return out
@@ -167,10 +169,10 @@ func (f *Family) restore(s SeriesState) error {
 	switch {
 	case ser.counter != nil:
 		if s.Value > 0 {
-			ser.counter.Add(s.Value)
+			ser.counter.Add(float64(s.Value))
 		}
 	case ser.gauge != nil:
-		ser.gauge.Set(s.Value)
+		ser.gauge.Set(float64(s.Value))
 	case ser.obs != nil && s.Dist != nil:
 		ser.base = s.Dist
 		if f.based == nil {
@@ -210,7 +212,7 @@ func (s *Self) snapshot() []SelfSample {
 			for _, lp := range d.GetLabel() {
 				labels[lp.GetName()] = lp.GetValue()
 			}
-			out = append(out, SelfSample{Name: name, Labels: labels, Value: d.GetCounter().GetValue()})
+			out = append(out, SelfSample{Name: name, Labels: labels, Value: Float(d.GetCounter().GetValue())})
 		}
 	}
 	slices.SortFunc(out, func(a, b SelfSample) int {
@@ -243,8 +245,50 @@ func (s *Self) restore(samples []SelfSample) int {
 		if err != nil {
 			continue
 		}
-		c.Add(smp.Value)
+		c.Add(float64(smp.Value))
 		n++
 	}
 	return n
+}
+
+// Float is a float64 that survives JSON even when it is not finite (a sum
+// that overflowed): encoding/json refuses NaN and infinities, and one such
+// value must not cost the whole saved state.
+type Float float64
+
+// MarshalJSON writes finite values as numbers, others as "NaN", "+Inf" or
+// "-Inf".
+func (f Float) MarshalJSON() ([]byte, error) {
+	v := float64(f)
+	switch {
+	case math.IsNaN(v):
+		return []byte(`"NaN"`), nil
+	case math.IsInf(v, 1):
+		return []byte(`"+Inf"`), nil
+	case math.IsInf(v, -1):
+		return []byte(`"-Inf"`), nil
+	}
+	return strconv.AppendFloat(nil, v, 'g', -1, 64), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (f *Float) UnmarshalJSON(data []byte) error {
+	if len(data) > 0 && data[0] == '"' {
+		var s string
+		if err := json.Unmarshal(data, &s); err != nil {
+			return err
+		}
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return fmt.Errorf("saved value %q: %w", s, err)
+		}
+		*f = Float(v)
+		return nil
+	}
+	var v float64
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	*f = Float(v)
+	return nil
 }
