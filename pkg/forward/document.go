@@ -38,7 +38,8 @@ func textID(l *logline.Line) string {
 // ends dst, under the nested keys of path.
 func appendEmbedded(dst []byte, path []string, text []byte) []byte {
 	trimmed := bytes.TrimSpace(text)
-	if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(trimmed) {
+	// Invalid UTF-8 passes json.Valid but not Elasticsearch.
+	if len(trimmed) == 0 || trimmed[0] != '{' || !utf8.Valid(trimmed) || !json.Valid(trimmed) {
 		return dst
 	}
 	dst = dst[:len(dst)-1] // the document's closing brace

@@ -380,3 +380,30 @@ func TestAppendDocumentNoAllocs(t *testing.T) {
 		t.Errorf("appendDocument without Kubernetes metadata: %v allocs per document, want 0", n)
 	}
 }
+
+// TestAppendEmbedded: the JSON object goes under the nested keys; anything
+// else (not an object, invalid JSON or UTF-8) leaves the document as it was.
+func TestAppendEmbedded(t *testing.T) {
+	doc := []byte(`{"message":"x"}`)
+	cases := []struct {
+		path []string
+		text string
+		want string
+	}{
+		{[]string{"kubernetes", "event"}, ` {"a":1} `, `{"message":"x","kubernetes":{"event":{"a":1}}}`},
+		{[]string{"e"}, `{"a":[1,2]}`, `{"message":"x","e":{"a":[1,2]}}`},
+		{[]string{"e"}, `[1]`, `{"message":"x"}`},
+		{[]string{"e"}, `{"a":`, `{"message":"x"}`},
+		{[]string{"e"}, "{\"a\":\"\xff\"}", `{"message":"x"}`},
+		{[]string{"e"}, ``, `{"message":"x"}`},
+	}
+	for _, c := range cases {
+		got := string(appendEmbedded(append([]byte(nil), doc...), c.path, []byte(c.text)))
+		if got != c.want {
+			t.Errorf("embed %q under %v = %s, want %s", c.text, c.path, got, c.want)
+		}
+		if !json.Valid([]byte(got)) {
+			t.Errorf("embed %q: invalid JSON %s", c.text, got)
+		}
+	}
+}

@@ -3,8 +3,10 @@ package forward
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -164,6 +166,9 @@ func New(o Options) (*Forwarder, error) {
 		}
 		if r.Embed != "" {
 			rt.embed = strings.Split(r.Embed, ".")
+			if slices.Contains(rt.embed, "") {
+				return nil, fmt.Errorf("forward: route of input %s: embed path %q has an empty key", input, r.Embed)
+			}
 		}
 		routes[input] = rt
 	}
@@ -306,7 +311,7 @@ func (f *Forwarder) handle(l *logline.Line) {
 		caps = f.capBuf
 	}
 	b.buf = appendDocument(b.buf, l, ts, f.s.Host, f.s.CapturesKey, caps)
-	if rt != nil && rt.embed != nil {
+	if rt != nil && rt.embed != nil && !f.documentHas(rt.embed[0], l, caps) {
 		b.buf = appendEmbedded(b.buf, rt.embed, l.Text)
 	}
 	b.buf = append(b.buf, '\n')
@@ -314,6 +319,19 @@ func (f *Forwarder) handle(l *logline.Line) {
 	if len(b.ends) >= f.s.MaxDocs || len(b.buf) >= f.s.MaxBytes {
 		f.dispatch(f.ctx)
 	}
+}
+
+// documentHas reports whether the document of l already has the top-level
+// key: embedding under it would write the key twice, which Elasticsearch
+// refuses.
+func (f *Forwarder) documentHas(key string, l *logline.Line, caps []Capture) bool {
+	switch key {
+	case "@timestamp", "message", "stream", "log", "event", "host":
+		return true
+	case "kubernetes":
+		return l.Kube != nil
+	}
+	return key == f.s.CapturesKey && len(caps) > 0
 }
 
 // dispatch hands the current batch to a worker, waiting for one to be free:

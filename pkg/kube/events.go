@@ -144,17 +144,13 @@ func (e *Events) open() error {
 	if err != nil {
 		e.o.Logger.Warn("ignoring the saved record of written events", "err", err)
 	}
-	now := e.o.Clock()
-	// With a fresh record, the events of the first list that are missing
-	// from it happened while this process was down: write those. Without
-	// one, look back no further than Window; older events were another
-	// replica's to write, or predate logmeter.
-	cutoff := now.Add(-e.o.Window)
-	if st.Saved.After(cutoff) {
-		cutoff = st.Saved
-	}
-	// Event timestamps have whole seconds.
-	cutoff = cutoff.Add(-2 * time.Second)
+	// Events of the first list that the record holds were handled (written,
+	// or deliberately skipped); the others are written when observed within
+	// Window: what happened while this process was down, however late its
+	// reporter stamped it. Older ones were another replica's to write, or
+	// predate logmeter. (Elasticsearch stores a rewritten event once: its
+	// _id comes from the line.)
+	cutoff := e.o.Clock().Add(-e.o.Window)
 	f, err := os.OpenFile(filepath.Join(e.o.Dir, EventLogName), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
 	if err != nil {
 		if err := os.MkdirAll(e.o.Dir, 0o750); err != nil {
@@ -237,9 +233,11 @@ func (e *Events) observe(obj any, initial bool) {
 		return
 	}
 	if e.o.Counter != nil {
-		n := int32(1)
-		if had && count > prev.Count {
-			n = count - prev.Count
+		// Occurrences: the whole count of an event seen first, the growth
+		// of the count of one seen before (an update may not raise it).
+		n := count
+		if had {
+			n = max(count-prev.Count, 0)
 		}
 		e.o.Counter.WithLabelValues(objectNamespace(ev), ev.InvolvedObject.Kind, ev.Type, ev.Reason).Add(float64(n))
 	}
@@ -288,6 +286,15 @@ func (e *Events) write(line []byte) error {
 		}
 	}
 	n, err := e.file.Write(line)
+	if err != nil && n > 0 {
+		// A short write (full disk) must not leave half a line for the next
+		// one to be glued to.
+		if terr := e.file.Truncate(e.size); terr != nil {
+			e.size += int64(n)
+			return fmt.Errorf("%w (and the partial line could not be removed: %v)", err, terr)
+		}
+		return err
+	}
 	e.size += int64(n)
 	return err
 }
@@ -297,7 +304,9 @@ func (e *Events) rotate() error {
 	if err := e.file.Sync(); err != nil {
 		return fmt.Errorf("rotate event log: %w", err)
 	}
-	if err := os.Rename(path, path+".1"); err != nil {
+	// A rename that happened before a failed open (retried now) left no
+	// events.log: go on to create it.
+	if err := os.Rename(path, path+".1"); err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("rotate event log: %w", err)
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
