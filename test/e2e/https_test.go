@@ -63,21 +63,33 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.
 	return certFile, keyFile, pool
 }
 
-// TestHTTPSBasicAuth serves /metrics over TLS with basic auth from an
-// exporter-toolkit web config.
-func TestHTTPSBasicAuth(t *testing.T) {
-	dir := t.TempDir()
+// The basic auth user and password of tlsBasicAuthWebConfig.
+const user, password = "prometheus", "s3cret-Passw0rd"
+
+// tlsBasicAuthWebConfig writes an exporter-toolkit web config to dir: TLS
+// with a self-signed certificate for 127.0.0.1 and the basic auth user
+// above (bcrypt). It returns the file, the certificate (its own CA) and a
+// pool trusting it.
+func tlsBasicAuthWebConfig(t *testing.T, dir string) (webConfig, certFile string, pool *x509.CertPool) {
+	t.Helper()
 	certFile, keyFile, pool := selfSigned(t, dir)
-	const user, password = "prometheus", "s3cret-Passw0rd"
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
 	}
-	webConfig := filepath.Join(dir, "web.yaml")
+	webConfig = filepath.Join(dir, "web.yaml")
 	web := fmt.Sprintf("tls_server_config:\n  cert_file: %q\n  key_file: %q\nbasic_auth_users:\n  %s: %q\n", certFile, keyFile, user, hash)
 	if err := os.WriteFile(webConfig, []byte(web), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return webConfig, certFile, pool
+}
+
+// TestHTTPSBasicAuth serves /metrics over TLS with basic auth from an
+// exporter-toolkit web config.
+func TestHTTPSBasicAuth(t *testing.T) {
+	dir := t.TempDir()
+	webConfig, _, pool := tlsBasicAuthWebConfig(t, dir)
 	addr := freeAddr(t)
 	logPath := filepath.Join(dir, "access.log")
 	cfg := writeConfig(t, dir, daemonConfig{Listen: addr, WebConfig: webConfig, LogPath: logPath,

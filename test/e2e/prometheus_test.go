@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/logmeter/logmeter/internal/estest"
 )
 
@@ -416,17 +414,7 @@ func TestPrometheusScrapesHTTPSBasicAuth(t *testing.T) {
 	wantTotal := sumOfExpected(t, filepath.Join(repoRoot, "examples", "logs", "nginx-timed.expected"), "nginx_http_requests_total{")
 
 	dir := t.TempDir()
-	certFile, keyFile, pool := selfSigned(t, dir)
-	const user, password = "prometheus", "s3cret-Passw0rd"
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	webConfig := filepath.Join(dir, "web.yaml")
-	web := fmt.Sprintf("tls_server_config:\n  cert_file: %q\n  key_file: %q\nbasic_auth_users:\n  %s: %q\n", certFile, keyFile, user, hash)
-	if err := os.WriteFile(webConfig, []byte(web), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	webConfig, certFile, pool := tlsBasicAuthWebConfig(t, dir)
 	logPath := filepath.Join(dir, "access.log")
 	appendLines(t, logPath, nil)
 	addr := freeAddr(t)
