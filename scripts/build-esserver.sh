@@ -10,6 +10,7 @@
 # Only the binary path goes to stdout; build output goes to stderr.
 set -euo pipefail
 cd "$(dirname "$0")/../test/esserver"
+. ../../scripts/lib/cached-build.sh
 
 export GOWORK=off
 export GOFLAGS="-mod=mod -buildvcs=false"
@@ -18,48 +19,28 @@ export CGO_ENABLED=0
 zinc_version=$(go list -m -f '{{.Version}}' github.com/zincsearch/zincsearch)
 go_version=$(go env GOVERSION GOOS GOARCH | tr '\n' ' ')
 
-hash_cmd="sha256sum"
-if ! command -v sha256sum >/dev/null 2>&1; then
-	hash_cmd="shasum -a 256"
-fi
-src_hash=$(
-	{
-		echo "$zinc_version $go_version"
-		# This script's build flags are part of the key too.
-		$hash_cmd ../../scripts/build-esserver.sh | cut -d' ' -f1
-		find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) -print |
-			LC_ALL=C sort | while read -r f; do
-				echo "$f $($hash_cmd "$f" | cut -d' ' -f1)"
-			done
-	} | $hash_cmd | cut -c1-16
-)
+# This script's build flags are part of the key too.
+src_hash=$(cache_key "$zinc_version $go_version" ../../scripts/build-esserver.sh \
+	$(find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) -print | LC_ALL=C sort))
 
 base="${ESSERVER_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/logmeter}"
 dir="$base/esserver-zinc${zinc_version}-${src_hash}"
 bin="$dir/esserver"
 
-if [ ! -x "$bin" ]; then
-	mkdir -p "$dir"
-	build() {
-		# Another process may have finished the build while we waited.
-		if [ -x "$bin" ]; then
-			return
-		fi
-		echo "build-esserver: building $bin (zincsearch $zinc_version; the first build takes a few minutes)" >&2
-		start=$(date +%s)
-		tmp="$bin.tmp.$$"
-		go build -trimpath -ldflags="-s -w" -o "$tmp" . >&2
-		mv -f "$tmp" "$bin"
-		echo "build-esserver: built in $(($(date +%s) - start))s" >&2
-	}
-	if command -v flock >/dev/null 2>&1; then
-		# Serialise concurrent builds (go test runs packages in parallel).
-		exec 9>"$dir/.lock"
-		flock 9
-		build
-		flock -u 9
-	else
-		build
+build() {
+	# Another process may have finished the build while we waited.
+	if [ -x "$bin" ]; then
+		return
 	fi
+	echo "build-esserver: building $bin (zincsearch $zinc_version; the first build takes a few minutes)" >&2
+	start=$(date +%s)
+	tmp="$bin.tmp.$$"
+	go build -trimpath -ldflags="-s -w" -o "$tmp" . >&2
+	mv -f "$tmp" "$bin"
+	echo "build-esserver: built in $(($(date +%s) - start))s" >&2
+}
+
+if [ ! -x "$bin" ]; then
+	build_once "$dir" build
 fi
 echo "$bin"

@@ -14,6 +14,7 @@
 # two cores. Only the directory goes to stdout; build output goes to stderr.
 set -euo pipefail
 cd "$(dirname "$0")/../test/grokexporter"
+. ../../scripts/lib/cached-build.sh
 
 export GOWORK=off
 export GOFLAGS="-mod=readonly -buildvcs=false -trimpath"
@@ -29,18 +30,7 @@ fi
 go_version=$(go env GOVERSION GOOS GOARCH CC | tr '\n' ' ')
 onig_version=$(pkg-config --modversion oniguruma 2>/dev/null || echo unknown)
 
-hash_cmd="sha256sum"
-if ! command -v sha256sum >/dev/null 2>&1; then
-	hash_cmd="shasum -a 256"
-fi
-key=$(
-	{
-		echo "$version $go_version onig $onig_version"
-		for f in ../../scripts/build-grok-exporter.sh go.mod go.sum *.go; do
-			echo "$f $($hash_cmd "$f" | cut -d' ' -f1)"
-		done
-	} | $hash_cmd | cut -c1-16
-)
+key=$(cache_key "$version $go_version onig $onig_version" ../../scripts/build-grok-exporter.sh go.mod go.sum *.go)
 
 base="${GROK_EXPORTER_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/logmeter}"
 dir="$base/grok_exporter-${version}-${key}"
@@ -66,16 +56,6 @@ build() {
 }
 
 if ! built; then
-	mkdir -p "$dir"
-	trap 'rm -f "$dir"/*.tmp.$$' EXIT
-	if command -v flock >/dev/null 2>&1; then
-		# Serialise concurrent builds (go test runs packages in parallel).
-		exec 9>"$dir/.lock"
-		flock 9
-		build
-		flock -u 9
-	else
-		build
-	fi
+	build_once "$dir" build
 fi
 echo "$dir"

@@ -13,6 +13,7 @@
 # stderr.
 set -euo pipefail
 cd "$(dirname "$0")/../test/kubeserver"
+. ../../scripts/lib/cached-build.sh
 
 export GOWORK=off
 export GOFLAGS="-mod=readonly -buildvcs=false -trimpath"
@@ -31,18 +32,7 @@ if [ -z "$kube_version" ] || [ -z "$etcd_version" ]; then
 fi
 go_version=$(go env GOVERSION GOOS GOARCH | tr '\n' ' ')
 
-hash_cmd="sha256sum"
-if ! command -v sha256sum >/dev/null 2>&1; then
-	hash_cmd="shasum -a 256"
-fi
-key=$(
-	{
-		echo "$kube_version $etcd_version $go_version"
-		for f in ../../scripts/build-kubeserver.sh go.mod go.sum *.go; do
-			echo "$f $($hash_cmd "$f" | cut -d' ' -f1)"
-		done
-	} | $hash_cmd | cut -c1-16
-)
+key=$(cache_key "$kube_version $etcd_version $go_version" ../../scripts/build-kubeserver.sh go.mod go.sum *.go)
 
 base="${KUBESERVER_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/logmeter}"
 dir="$base/kubeserver-${kube_version}-${key}"
@@ -75,16 +65,6 @@ build() {
 }
 
 if ! built; then
-	mkdir -p "$dir"
-	trap 'rm -f "$dir"/*.tmp.$$' EXIT
-	if command -v flock >/dev/null 2>&1; then
-		# Serialise concurrent builds (go test runs packages in parallel).
-		exec 9>"$dir/.lock"
-		flock 9
-		build
-		flock -u 9
-	else
-		build
-	fi
+	build_once "$dir" build
 fi
 echo "$dir"
