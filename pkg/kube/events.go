@@ -151,14 +151,12 @@ func (e *Events) open() error {
 	// predate logmeter. (Elasticsearch stores a rewritten event once: its
 	// _id comes from the line.)
 	cutoff := e.o.Clock().Add(-e.o.Window)
-	f, err := os.OpenFile(filepath.Join(e.o.Dir, EventLogName), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	if err := os.MkdirAll(e.o.Dir, 0o750); err != nil {
+		return fmt.Errorf("kubernetes events: %w", err)
+	}
+	f, err := openEventLog(filepath.Join(e.o.Dir, EventLogName))
 	if err != nil {
-		if err := os.MkdirAll(e.o.Dir, 0o750); err != nil {
-			return fmt.Errorf("kubernetes events: %w", err)
-		}
-		if f, err = os.OpenFile(filepath.Join(e.o.Dir, EventLogName), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640); err != nil {
-			return fmt.Errorf("kubernetes events: %w", err)
-		}
+		return fmt.Errorf("kubernetes events: %w", err)
 	}
 	fi, err := f.Stat()
 	if err != nil {
@@ -309,13 +307,18 @@ func (e *Events) rotate() error {
 	if err := os.Rename(path, path+".1"); err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("rotate event log: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	f, err := openEventLog(path)
 	if err != nil {
 		return fmt.Errorf("rotate event log: %w", err)
 	}
 	e.file.Close()
 	e.file, e.size = f, 0
 	return nil
+}
+
+// openEventLog opens (creating it if needed) the event log for appending.
+func openEventLog(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
 }
 
 // save syncs the event log and then records what it holds, so the record
