@@ -196,9 +196,10 @@ func New(o Options) (*Forwarder, error) {
 		StateFile: StateFile,
 		// A small share per poll: the reader waits for the cluster within a
 		// poll, and checkpoints come between polls.
-		PollShare: 256 << 10,
-		Logger:    o.Logger.With("path", "forward"),
-		Clock:     o.Clock,
+		PollShare:        256 << 10,
+		Logger:           o.Logger.With("path", "forward"),
+		Clock:            o.Clock,
+		CheckpointErrors: checkpointErrors(o.Self),
 		OnLost: func(input string, n int64) {
 			if f.lostBytes != nil {
 				f.lostBytes.Add(float64(n))
@@ -209,6 +210,15 @@ func New(o Options) (*Forwarder, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// checkpointErrors is the counter the forwarder's own checkpoint failures
+// go to: the same as the metrics path's, as both leave state_dir unsaved.
+func checkpointErrors(self *metrics.Self) prometheus.Counter {
+	if self == nil {
+		return nil
+	}
+	return self.CheckpointErrors
 }
 
 // SetInputs changes the inputs on a reload; call it through Do.

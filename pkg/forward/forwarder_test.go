@@ -1125,3 +1125,24 @@ func TestForwarderRoutes(t *testing.T) {
 		t.Errorf("app documents' ids = %v, want two distinct ones in the default index", app)
 	}
 }
+
+// A state_dir that cannot be written (here: a path under a regular file)
+// makes every checkpoint fail: each failure is counted, and the lines are
+// still delivered.
+func TestForwarderCheckpointErrorsAreCounted(t *testing.T) {
+	es := newRecES(t, nil)
+	blocker := filepath.Join(t.TempDir(), "not-a-dir")
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ft := newFwdTest(t, es.Server, 0, func(o *Options) { o.StateDir = filepath.Join(blocker, "state") })
+	ft.appendLines("hello", 0, 10)
+	ft.start()
+	waitFor(t, "all documents sent", func() bool { return ft.docs(metrics.ResultSent) >= 10 })
+	waitFor(t, "two failed checkpoints", func() bool { return testutil.ToFloat64(ft.self.CheckpointErrors) >= 2 })
+	ft.cancel()
+	if err := <-ft.done; err == nil {
+		t.Error("Run returned no error although its final checkpoint failed")
+	}
+	ft.done = nil
+}

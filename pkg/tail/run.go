@@ -59,13 +59,34 @@ func (t *Tailer) Run(ctx context.Context, o RunOptions) error {
 	}
 	scanNow()
 	checkpoint := func(ctx context.Context) error {
+		if !t.Changed() {
+			// Nothing was read or found since the last one: rewriting the
+			// same state (with many series, a large file) is wasted work.
+			return nil
+		}
 		if o.BeforeCheckpoint != nil && !o.BeforeCheckpoint(ctx) {
 			return nil
 		}
 		return t.Checkpoint(extra())
 	}
+	final := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), max(o.FinalTimeout, time.Second))
+		defer cancel()
+		return checkpoint(ctx)
+	}
+	// What the next round reads: everything (at start, on the poll timer,
+	// while catching up, when events were lost) or the files events named.
+	all := true
+	var touched Touched
+	var lastWake time.Time
 	for {
-		more := t.Poll()
+		var more bool
+		if all {
+			more = t.Poll()
+		} else {
+			more = t.PollFiles(touched.Files)
+		}
+		all = more // a backlog is read on at once, all files in turn
 		if o.AfterPoll != nil {
 			o.AfterPoll()
 		}
@@ -75,9 +96,7 @@ func (t *Tailer) Run(ctx context.Context, o RunOptions) error {
 			// over) without waiting, then read on.
 			select {
 			case <-ctx.Done():
-				final, cancel := context.WithTimeout(context.Background(), max(o.FinalTimeout, time.Second))
-				defer cancel()
-				return checkpoint(final)
+				return final()
 			case <-ckpt.C:
 				if err := checkpoint(ctx); err != nil {
 					t.checkpointFailed(err)
@@ -86,6 +105,7 @@ func (t *Tailer) Run(ctx context.Context, o RunOptions) error {
 				scanNow()
 			case f := <-o.Do:
 				f()
+				t.dirty = true
 				scanNow()
 			default:
 			}
@@ -93,20 +113,35 @@ func (t *Tailer) Run(ctx context.Context, o RunOptions) error {
 		}
 		select {
 		case <-ctx.Done():
-			final, cancel := context.WithTimeout(context.Background(), max(o.FinalTimeout, time.Second))
-			defer cancel()
-			return checkpoint(final)
+			return final()
 		case <-poll.C:
+			all = true
 		case <-o.Wake:
+			// Files written one line at a time send an event per line: wait
+			// a moment so that one round reads the lines of many events.
+			if wait := wakeGap - time.Since(lastWake); wait > 0 {
+				select {
+				case <-ctx.Done():
+					return final()
+				case <-time.After(wait):
+				}
+			}
+			lastWake = time.Now()
+			touched = Touched{All: true}
+			if o.Watcher != nil {
+				touched = o.Watcher.Take()
+			}
+			all = touched.All
 			// Events also announce new files: look for them, at most once
 			// a second (a busy directory sends a stream of events).
-			if t.now().Sub(lastScan) >= time.Second {
+			if touched.Created && t.now().Sub(lastScan) >= time.Second {
 				scanNow()
 			}
 		case <-scan.C:
 			scanNow()
 		case f := <-o.Do:
 			f()
+			t.dirty = true
 			scanNow()
 		case <-ckpt.C:
 			if err := checkpoint(ctx); err != nil {
@@ -116,12 +151,17 @@ func (t *Tailer) Run(ctx context.Context, o RunOptions) error {
 	}
 }
 
+// wakeGap is the shortest time between two rounds started by events. It
+// bounds the rounds per second whatever the number of writers, at the cost
+// of that much delay for a line.
+const wakeGap = 20 * time.Millisecond
+
 // checkpointFailed reports a checkpoint that could not be written (a full
 // or read-only state_dir): reading goes on, and the next checkpoint tries
 // again; until one succeeds a restart resumes from the last good one.
 func (t *Tailer) checkpointFailed(err error) {
 	t.log.Error("checkpoint failed; reading goes on, a restart would resume from the last saved checkpoint", "err", err)
-	if s := t.opts.Self; s != nil {
-		s.CheckpointErrors.Inc()
+	if c := t.opts.CheckpointErrors; c != nil {
+		c.Inc()
 	}
 }

@@ -65,6 +65,10 @@ type Options struct {
 	StateFile string
 	// OnLost, when set, hears of bytes that rotated away unread.
 	OnLost func(input string, bytes int64)
+	// CheckpointErrors counts checkpoints that could not be written
+	// (default: Self's); a second Tailer without Self, such as the
+	// forwarder's, passes it alone.
+	CheckpointErrors prometheus.Counter
 	// PollShare is how much one file may be read per poll (default 4 MiB),
 	// which bounds how long a poll takes and so how late a checkpoint can be.
 	PollShare int64
@@ -93,8 +97,9 @@ type Tailer struct {
 	firstStart bool                  // no checkpoint existed: start_at applies
 	scanned    bool                  // the first scan has run
 	restored   map[fileKey]savedFile // checkpoint entries not yet matched to a file
-	// problems holds the paths a scan found but could not follow, with the
-	// reason last reported: each is logged and counted once, not per scan.
+	// problems holds the paths a scan found but could not follow (keyed by
+	// input and path), with the reason last reported: each is logged and
+	// counted once, not per scan.
 	problems, scanProblems map[string]string
 	extra                  json.RawMessage // state saved by the pipeline with the offsets
 
@@ -102,6 +107,9 @@ type Tailer struct {
 	// last poll, for PendingBytes from other goroutines.
 	pendingMu sync.Mutex
 	pending   []pendingFile
+
+	// dirty says something a checkpoint records changed since the last one.
+	dirty bool
 
 	buf    []byte
 	fpBuf  []byte
@@ -135,6 +143,7 @@ func (in *inputState) decodeError(reason string) {
 type follower struct {
 	in   *inputState
 	path string
+	real string // path with symlinks resolved: where writes happen, and what events name
 	key  fileKey
 	fp   fingerprint
 	f    *os.File // nil while closed to save descriptors
@@ -153,6 +162,7 @@ type follower struct {
 	mtime    time.Time
 	lastData time.Time
 	draining bool // the path names another file now, or none: read to the end, then drop
+	readErr  bool // the last read failed (reported once until a read succeeds)
 	wasLive  bool // it was followed under its path before being rotated away
 }
 
@@ -184,6 +194,9 @@ func New(opts Options, h Handler) (*Tailer, error) {
 	if opts.PollShare <= 0 {
 		opts.PollShare = 4 << 20
 	}
+	if opts.CheckpointErrors == nil && opts.Self != nil {
+		opts.CheckpointErrors = opts.Self.CheckpointErrors
+	}
 	t := &Tailer{
 		opts:      opts,
 		handler:   h,
@@ -194,6 +207,7 @@ func New(opts Options, h Handler) (*Tailer, error) {
 		restored:  map[fileKey]savedFile{},
 		gone:      map[fileKey]time.Time{},
 		rotatedAt: map[string]time.Time{},
+		dirty:     true, // even no files at all are worth a first checkpoint
 		buf:       make([]byte, opts.ReadChunk),
 		fpBuf:     make([]byte, fpMax),
 	}
@@ -324,16 +338,17 @@ const (
 // counted when it first appears (or its reason changes), quiet while it
 // persists. The agent goes on with the other files.
 func (t *Tailer) fileProblem(in *inputState, p, reason string, err error) {
+	key := in.Name + "\x00" + p // each input that wants the path counts it
 	if t.scanProblems != nil {
-		t.scanProblems[p] = reason
+		t.scanProblems[key] = reason
 	}
-	if t.problems[p] == reason {
+	if t.problems[key] == reason {
 		return
 	}
 	if t.problems == nil {
 		t.problems = map[string]string{}
 	}
-	t.problems[p] = reason
+	t.problems[key] = reason
 	t.log.Warn("cannot follow a log file; skipping it until it changes", "input", in.Name, "path", p, "reason", reason, "err", err)
 	if in.self != nil {
 		in.self.FileErrors.WithLabelValues(in.Name, reason).Inc()
@@ -381,6 +396,7 @@ func (t *Tailer) discover(in *inputState, p string) *follower {
 	f.fp = fp
 	f.offset = t.startOffset(f, fi.Size())
 	t.add(f)
+	t.log.Debug("following a file", "path", p, "ino", key.ino, "size", fi.Size(), "offset", f.offset)
 	if since, ok := t.rotatedAt[p]; ok {
 		// Files may have come and gone at this path since its last file was
 		// rotated: look for them next to it.
@@ -391,9 +407,14 @@ func (t *Tailer) discover(in *inputState, p string) *follower {
 }
 
 func (t *Tailer) newFollower(in *inputState, p string, key fileKey, file *os.File, fi os.FileInfo) *follower {
+	real := p
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		real = r
+	}
 	return &follower{
 		in:       in,
 		path:     p,
+		real:     real,
 		key:      key,
 		f:        file,
 		dec:      NewDecoder(in.Format, in.MaxLineBytes),
@@ -457,7 +478,7 @@ func (t *Tailer) followCopy(in *inputState, path string, cp savedFile) bool {
 		if err != nil || !fi.Mode().IsRegular() || fi.Size() < cp.Offset || t.byKey[keyOf(fi)] != nil {
 			continue
 		}
-		file, err := os.Open(p)
+		file, err := openRegular(p)
 		if err != nil {
 			continue
 		}
@@ -498,7 +519,7 @@ func (t *Tailer) findGenerations(in *inputState, path string, since time.Time) {
 		if _, gone := t.gone[key]; gone || t.byKey[key] != nil {
 			continue
 		}
-		file, err := os.Open(p)
+		file, err := openRegular(p)
 		if err != nil {
 			continue
 		}
@@ -509,6 +530,7 @@ func (t *Tailer) findGenerations(in *inputState, path string, since time.Time) {
 		}
 		g := t.newFollower(in, p, key, file, fi)
 		g.fp, g.draining = fp, true
+		t.log.Debug("generation", "path", p, "ino", key.ino, "size", fi.Size())
 		t.log.Info("reading a log generation rotated before it was seen", "path", p)
 		t.add(g)
 	}
@@ -557,6 +579,7 @@ func (t *Tailer) afterLastNewline(f *os.File, size int64) int64 {
 }
 
 func (t *Tailer) add(f *follower) {
+	t.dirty = true
 	t.followers = append(t.followers, f)
 	t.byKey[f.key] = f
 	if !f.draining {
@@ -618,7 +641,7 @@ func findByKey(dir string, key fileKey) (string, *os.File, os.FileInfo) {
 		if err != nil || !fi.Mode().IsRegular() || keyOf(fi) != key {
 			continue
 		}
-		file, err := os.Open(p)
+		file, err := openRegular(p)
 		if err != nil {
 			return "", nil, nil
 		}
@@ -656,6 +679,32 @@ func (t *Tailer) Poll() (more bool) {
 		t.pending = append(t.pending, pendingFile{file: f.f, path: f.path, key: f.key, offset: f.checkpointOffset(), size: f.size})
 	}
 	t.pendingMu.Unlock()
+	return more
+}
+
+// PollFiles is Poll for the files events named (see Touched): they are
+// checked and read, and so are files draining after a rotation, whose
+// writes events name under their new names. Everything else waits for the
+// next Poll.
+func (t *Tailer) PollFiles(files map[string]bool) (more bool) {
+	for i := 0; i < len(t.followers); i++ {
+		f := t.followers[i]
+		moved, named := files[f.path]
+		if !named && f.real != f.path {
+			moved, named = files[f.real]
+		}
+		switch {
+		case f.draining:
+			t.check(f)
+		case !named:
+			continue
+		case moved:
+			t.check(f)
+		default:
+			t.checkWritten(f)
+		}
+		more = t.read(f) || more
+	}
 	return more
 }
 
@@ -712,6 +761,13 @@ func (t *Tailer) PendingBytes() int64 {
 // check stats the path of f and handles rotation and truncation.
 func (t *Tailer) check(f *follower) {
 	if f.draining {
+		// A rotated file can still be truncated (copytruncate of a file
+		// that was renamed since): its descriptor tells.
+		if f.f != nil {
+			if fi, err := f.f.Stat(); err == nil {
+				t.resized(f, fi)
+			}
+		}
 		// The path was rotated away from this file: follow whatever file
 		// appears there now, without waiting for the next scan.
 		if f.wasLive && t.byPath[f.path] == nil {
@@ -735,6 +791,28 @@ func (t *Tailer) check(f *follower) {
 		t.discover(f.in, f.path)
 		return
 	}
+	t.resized(f, fi)
+}
+
+// checkWritten is check for a file that events say was only written to
+// (or truncated): the open descriptor's stat tells its size without
+// resolving the path.
+func (t *Tailer) checkWritten(f *follower) {
+	if f.f == nil || f.draining {
+		t.check(f)
+		return
+	}
+	fi, err := f.f.Stat()
+	if err != nil {
+		t.check(f)
+		return
+	}
+	t.resized(f, fi)
+}
+
+// resized handles growth and truncation of f's file, of which fi is a
+// fresh stat.
+func (t *Tailer) resized(f *follower, fi os.FileInfo) {
 	size := fi.Size()
 	changed := size != f.size || !fi.ModTime().Equal(f.mtime)
 	f.mtime = fi.ModTime()
@@ -760,19 +838,29 @@ func (t *Tailer) check(f *follower) {
 
 // rotated handles f's path no longer naming f's file.
 func (t *Tailer) rotated(f *follower) {
+	t.log.Debug("file rotated away from its path", "path", f.path, "ino", f.key.ino, "offset", f.offset, "size", f.size)
 	f.draining, f.wasLive = true, true
 	delete(t.byPath, f.path)
 	if f.f == nil {
 		t.reopenRotated(f)
 	}
-	t.rotatedAt[f.path] = f.found
-	t.findGenerations(f.in, f.path, f.found)
+	since := f.found
+	if f.f != nil {
+		// It may have been truncated too before it was renamed (two
+		// rotations between looks): then its unread rest is in a copy, and
+		// what it holds now is read from the start.
+		if fi, err := f.f.Stat(); err == nil {
+			t.resized(f, fi)
+		}
+	}
+	t.rotatedAt[f.path] = since
+	t.findGenerations(f.in, f.path, since)
 }
 
 // reopen opens f's path again after its descriptor was released, checking
 // it is still the same file.
 func (t *Tailer) reopen(f *follower) bool {
-	file, err := os.Open(f.path)
+	file, err := openRegular(f.path)
 	if err != nil {
 		return false
 	}
@@ -805,6 +893,7 @@ func (t *Tailer) reopenRotated(f *follower) {
 func (t *Tailer) truncated(f *follower, size int64) {
 	// Look for the copy even when the last stat saw nothing unread: data
 	// may have been appended, copied and truncated since.
+	t.log.Debug("file truncated", "path", f.path, "ino", f.key.ino, "offset", f.offset, "size", f.size, "new_size", size, "fp", f.fp.n)
 	if copyPath, ok := t.readCopy(f); ok {
 		t.log.Info("log file truncated; read the rest from its copy", "path", f.path, "copy", copyPath)
 	} else if f.size > f.offset {
@@ -812,6 +901,7 @@ func (t *Tailer) truncated(f *follower, size int64) {
 		t.log.Warn("log file truncated before it was read to the end", "path", f.path, "lost_bytes", f.size-f.offset)
 	}
 	t.finishPending(f)
+	t.dirty = true
 	f.offset, f.partial, f.skipping, f.fp = 0, f.partial[:0], false, fingerprint{}
 	f.headOK = false  // new content, new first line
 	f.found = t.now() // older copies are not new generations of it
@@ -839,7 +929,7 @@ func (t *Tailer) readCopy(f *follower) (string, bool) {
 		if err != nil || !fi.Mode().IsRegular() || fi.Size() < f.offset {
 			continue
 		}
-		file, err := os.Open(p)
+		file, err := openRegular(p)
 		if err != nil {
 			continue
 		}
@@ -852,7 +942,7 @@ func (t *Tailer) readCopy(f *follower) (string, bool) {
 	if best == "" {
 		return "", false
 	}
-	file, err := os.Open(best)
+	file, err := openRegular(best)
 	if err != nil {
 		return "", false
 	}
@@ -886,7 +976,9 @@ func (t *Tailer) lostBytes(in *inputState, n int64) {
 
 // read reads what was appended to f, up to a fair share per poll.
 func (t *Tailer) read(f *follower) (more bool) {
-	if f.f == nil {
+	if f.f == nil || (!f.draining && f.offset >= f.size) {
+		// Nothing new as of the stat check just made: a read would only
+		// confirm it. (A draining file is not stat-ed; it is read.)
 		return false
 	}
 	return t.readFrom(f, t.opts.PollShare)
@@ -906,6 +998,7 @@ func (t *Tailer) readFrom(f *follower, budget int64) (more bool) {
 			}
 			t.consume(f, t.buf[:n])
 			f.offset += int64(n)
+			t.dirty = true
 			f.lastData = t.now()
 			budget -= int64(n)
 			if f.in.bytesRead != nil {
@@ -914,15 +1007,32 @@ func (t *Tailer) readFrom(f *follower, budget int64) (more bool) {
 		}
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
-				t.log.Warn("read error", "path", f.path, "err", err)
+				t.readFailed(f, err)
+			} else {
+				f.readErr = false
 			}
 			return false
 		}
+		f.readErr = false
 		if n < len(t.buf) {
 			return false
 		}
 	}
 	return true
+}
+
+// readFailed reports a read error (an I/O error of the disk, a file
+// system gone away): logged and counted when it starts, quiet while it
+// lasts; the next poll tries again from the same offset.
+func (t *Tailer) readFailed(f *follower, err error) {
+	if f.readErr {
+		return
+	}
+	f.readErr = true
+	t.log.Warn("cannot read a log file; retrying at the next poll", "input", f.in.Name, "path", f.path, "offset", f.offset, "err", err)
+	if f.in.self != nil {
+		f.in.self.FileErrors.WithLabelValues(f.in.Name, FileReadFailed).Inc()
+	}
 }
 
 // lineLimit is the longest physical line kept: the message limit plus room
@@ -1047,6 +1157,7 @@ func (t *Tailer) finishPending(f *follower) {
 
 // drop stops following f; with finish, its unfinished lines are delivered.
 func (t *Tailer) drop(f *follower, finish bool) {
+	t.log.Debug("letting a file go", "path", f.path, "ino", f.key.ino, "offset", f.offset, "size", f.size, "draining", f.draining)
 	if finish {
 		t.finishPending(f)
 	}
@@ -1055,6 +1166,7 @@ func (t *Tailer) drop(f *follower, finish bool) {
 		f.f = nil
 		t.open--
 	}
+	t.dirty = true
 	delete(t.byKey, f.key)
 	t.gone[f.key] = t.now()
 	if t.byPath[f.path] == f {
@@ -1126,8 +1238,13 @@ func (t *Tailer) Checkpoint(extra json.RawMessage) error {
 	if err := saveState(t.opts.StateDir, t.opts.StateFile, st); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
+	t.dirty = false
 	return nil
 }
+
+// Changed reports whether anything a checkpoint records (positions, files,
+// or, through the lines, the pipeline's state) changed since the last one.
+func (t *Tailer) Changed() bool { return t.dirty }
 
 // checkpointOffset is the offset a restart resumes at: the start of the
 // oldest line that was read but not yet delivered.
