@@ -5,10 +5,12 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // A histogram or summary of client_golang cannot be preset, so its saved
@@ -32,18 +34,21 @@ type DistState struct {
 	ZeroCount     uint64           `json:"zero_count,omitempty"`
 	Positive      map[int32]uint64 `json:"positive,omitempty"`
 	Negative      map[int32]uint64 `json:"negative,omitempty"`
+	// Created is the series' created timestamp (unix nanoseconds), which
+	// the restored series keeps exposing.
+	Created int64 `json:"created,omitempty"`
 }
 
 // distOf reads the state of a written histogram or summary.
 func distOf(m *dto.Metric) *DistState {
 	if s := m.GetSummary(); s != nil && m.Histogram == nil {
-		return &DistState{Count: s.GetSampleCount(), Sum: Float(s.GetSampleSum())}
+		return &DistState{Count: s.GetSampleCount(), Sum: Float(s.GetSampleSum()), Created: unixNano(s.GetCreatedTimestamp())}
 	}
 	h := m.GetHistogram()
 	if h == nil {
 		return nil
 	}
-	d := &DistState{Count: h.GetSampleCount(), Sum: Float(h.GetSampleSum())}
+	d := &DistState{Count: h.GetSampleCount(), Sum: Float(h.GetSampleSum()), Created: unixNano(h.GetCreatedTimestamp())}
 	for _, b := range h.GetBucket() {
 		d.Buckets = append(d.Buckets, b.GetCumulativeCount())
 	}
@@ -129,15 +134,15 @@ func merge(m *dto.Metric, base *DistState) {
 	if s := m.GetSummary(); s != nil && m.Histogram == nil {
 		s.SampleCount = proto.Uint64(s.GetSampleCount() + base.Count)
 		s.SampleSum = proto.Float64(s.GetSampleSum() + float64(base.Sum))
-		// The series is older than this process: its start is unknown.
-		s.CreatedTimestamp = nil
+		// The series is older than this process: it started when the base did.
+		s.CreatedTimestamp = timestamp(base.Created)
 		return
 	}
 	h := m.GetHistogram()
 	if h == nil {
 		return
 	}
-	h.CreatedTimestamp = nil
+	h.CreatedTimestamp = timestamp(base.Created)
 	h.SampleCount = proto.Uint64(h.GetSampleCount() + base.Count)
 	h.SampleSum = proto.Float64(h.GetSampleSum() + float64(base.Sum))
 	if len(base.Buckets) == len(h.GetBucket()) {
@@ -164,6 +169,22 @@ func merge(m *dto.Metric, base *DistState) {
 	h.PositiveSpan, h.PositiveDelta = encodeBuckets(pos)
 	h.NegativeSpan, h.NegativeDelta = encodeBuckets(neg)
 	h.PositiveCount, h.NegativeCount = nil, nil
+}
+
+func unixNano(ts *timestamppb.Timestamp) int64 {
+	if ts == nil {
+		return 0
+	}
+	return ts.AsTime().UnixNano()
+}
+
+// timestamp is the created timestamp of a restored series: none when the
+// saved state did not know it.
+func timestamp(unixNano int64) *timestamppb.Timestamp {
+	if unixNano <= 0 {
+		return nil
+	}
+	return timestamppb.New(time.Unix(0, unixNano))
 }
 
 // mergedMetric is a collected metric with its base added.
@@ -207,7 +228,7 @@ func (f *Family) collectWithBases(ch chan<- prometheus.Metric) {
 		f.mu.Lock()
 		var base *DistState
 		if s := f.based[baseKey(values)]; s != nil && !f.wasReset(s, &d) {
-			base = s.base
+			base = s.dist.base
 		}
 		f.mu.Unlock()
 		if base == nil {
@@ -224,7 +245,7 @@ func (f *Family) collectWithBases(ch chan<- prometheus.Metric) {
 // created time anew when it resets. The base is dropped then. Call with
 // f.mu held.
 func (f *Family) wasReset(s *series, d *dto.Metric) bool {
-	if s.base == nil {
+	if s.dist.base == nil {
 		return true
 	}
 	ct := d.GetHistogram().GetCreatedTimestamp()
@@ -232,14 +253,14 @@ func (f *Family) wasReset(s *series, d *dto.Metric) bool {
 		ct = d.GetSummary().GetCreatedTimestamp()
 	}
 	created := ct.AsTime()
-	if ct == nil || s.liveCreated.IsZero() {
-		s.liveCreated = created
+	if ct == nil || s.dist.liveCreated.IsZero() {
+		s.dist.liveCreated = created
 		return false
 	}
-	if created.Equal(s.liveCreated) {
+	if created.Equal(s.dist.liveCreated) {
 		return false
 	}
-	s.base = nil
+	s.dist.base = nil
 	delete(f.based, baseKey(s.values))
 	return true
 }

@@ -13,7 +13,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/model"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // Kind is the Prometheus type of a rule metric.
@@ -108,25 +110,35 @@ var ErrSeriesLimit = errors.New("series limit reached")
 // counted in logmeter_value_errors_total.
 var ErrInvalidValue = errors.New("invalid value")
 
-// series is one label set of a family.
+// series is one label set of a family. A counter's or gauge's value lives
+// here rather than in a client_golang child, which would keep a second copy
+// of the label values (as label pairs) for every series.
 type series struct {
-	counter prometheus.Counter
-	gauge   prometheus.Gauge
-	obs     prometheus.Observer
-	values  []string // label values, kept for DeleteLabelValues
+	values  []string // label values; substrings of the series' key
 	last    int64    // unix nanoseconds of the last update; guarded by Family.mu
+	value   float64  // counter or gauge value; guarded by Family.mu
+	created int64    // unix nanoseconds the counter started, exposed as its created timestamp
+	dist    *distSeries
+}
 
-	// A histogram's or summary's state from before a restart, exposed added
-	// to what obs holds (see dist.go); guarded by Family.mu.
+// distSeries is what a histogram or summary series has on top: its
+// client_golang child, whose bucket and quantile logic logmeter reuses.
+type distSeries struct {
+	obs prometheus.Observer
+
+	// The state from before a restart, exposed added to what obs holds
+	// (see dist.go); guarded by Family.mu.
 	base        *DistState
 	liveCreated time.Time // obs's created time when first seen with the base
 }
 
-// Family is one rule metric: a client_golang vector plus the bookkeeping
-// logmeter needs on top (series cap, expiry, allocation-free lookup).
+// Family is one rule metric: its series, with the bookkeeping logmeter needs
+// (series cap, expiry, allocation-free lookup). Counters and gauges are
+// stored here; histograms and summaries in a client_golang vector.
 // It implements prometheus.Collector. All methods are safe for concurrent use.
 type Family struct {
-	vec  prometheus.Collector
+	desc *prometheus.Desc     // counters and gauges
+	vec  prometheus.Collector // histograms and summaries
 	self *Self
 
 	// Cached self-metric children, so the hot path never looks them up.
@@ -134,14 +146,22 @@ type Family struct {
 	valueErrs  prometheus.Counter
 	seriesSize prometheus.Gauge // guarded by mu
 
-	newChild func(lvs []string) (*series, error)
+	newObserver func(lvs []string) (prometheus.Observer, error) // histograms and summaries
 
-	mu       sync.Mutex
-	opts     FamilyOpts
-	series   map[string]*series // key: see appendKey; several keys may share a series
-	based    map[string]*series // series with a base, by baseKey
-	distinct int                // distinct series (aliases from UTF-8 repair excluded)
-	key      []byte             // reused lookup buffer
+	// Counters and gauges expose their label pairs in name order, as
+	// client_golang does: the label names so sorted, and where each one is
+	// in opts.LabelNames (and so in a series' values).
+	sortedNames []string
+	labelOrder  []int
+
+	mu     sync.Mutex
+	opts   FamilyOpts
+	series map[string]*series // one per label set, by the key of its (repaired) values; see appendKey
+	// Keys of label values that were not valid UTF-8, for the series their
+	// repaired values name: several raw keys may share one series.
+	aliases map[string]*series
+	based   map[string]*series // series with a base, by baseKey
+	key     []byte             // reused lookup buffer
 }
 
 // NewFamily validates opts and builds an empty family. self may be nil
@@ -161,19 +181,16 @@ func NewFamily(opts FamilyOpts, self *Self) (*Family, error) {
 		f.valueErrs = self.ValueErrors.WithLabelValues(opts.Name)
 	}
 	switch opts.Kind {
-	case Counter:
-		v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: opts.Name, Help: opts.Help}, opts.LabelNames)
-		f.vec = v
-		f.newChild = func(lvs []string) (*series, error) {
-			c, err := v.GetMetricWithLabelValues(lvs...)
-			return &series{counter: c}, err
+	case Counter, Gauge:
+		f.desc = prometheus.NewDesc(opts.Name, opts.Help, opts.LabelNames, nil)
+		f.labelOrder = make([]int, len(opts.LabelNames))
+		for i := range f.labelOrder {
+			f.labelOrder[i] = i
 		}
-	case Gauge:
-		v := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: opts.Name, Help: opts.Help}, opts.LabelNames)
-		f.vec = v
-		f.newChild = func(lvs []string) (*series, error) {
-			g, err := v.GetMetricWithLabelValues(lvs...)
-			return &series{gauge: g}, err
+		slices.SortFunc(f.labelOrder, func(a, b int) int { return strings.Compare(opts.LabelNames[a], opts.LabelNames[b]) })
+		f.sortedNames = make([]string, len(opts.LabelNames))
+		for i, j := range f.labelOrder {
+			f.sortedNames[i] = opts.LabelNames[j]
 		}
 	case Histogram:
 		ho := prometheus.HistogramOpts{Name: opts.Name, Help: opts.Help, Buckets: opts.Buckets}
@@ -186,17 +203,11 @@ func NewFamily(opts FamilyOpts, self *Self) (*Family, error) {
 		}
 		v := prometheus.NewHistogramVec(ho, opts.LabelNames)
 		f.vec = v
-		f.newChild = func(lvs []string) (*series, error) {
-			o, err := v.GetMetricWithLabelValues(lvs...)
-			return &series{obs: o}, err
-		}
+		f.newObserver = func(lvs []string) (prometheus.Observer, error) { return v.GetMetricWithLabelValues(lvs...) }
 	case Summary:
 		v := prometheus.NewSummaryVec(prometheus.SummaryOpts{Name: opts.Name, Help: opts.Help, Objectives: opts.Objectives}, opts.LabelNames)
 		f.vec = v
-		f.newChild = func(lvs []string) (*series, error) {
-			o, err := v.GetMetricWithLabelValues(lvs...)
-			return &series{obs: o}, err
-		}
+		f.newObserver = func(lvs []string) (prometheus.Observer, error) { return v.GetMetricWithLabelValues(lvs...) }
 	}
 	if len(opts.LabelNames) == 0 && opts.Kind != Gauge {
 		// A counter (or histogram, summary) without labels has exactly one
@@ -304,7 +315,7 @@ func (f *Family) Name() string { return f.opts.Name }
 func (f *Family) Len() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.distinct
+	return len(f.series)
 }
 
 // setLimits changes MaxSeries and Expire, the options a reload may change
@@ -330,11 +341,7 @@ func (f *Family) Add(labelValues [][]byte, v float64, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	if s.counter != nil {
-		s.counter.Add(v)
-	} else {
-		s.gauge.Add(v)
-	}
+	s.value += v
 	return nil
 }
 
@@ -352,7 +359,7 @@ func (f *Family) Set(labelValues [][]byte, v float64, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	s.gauge.Set(v)
+	s.value = v
 	return nil
 }
 
@@ -370,7 +377,7 @@ func (f *Family) Observe(labelValues [][]byte, v float64, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	s.obs.Observe(v)
+	s.dist.obs.Observe(v)
 	return nil
 }
 
@@ -408,7 +415,11 @@ func (f *Family) lookup(labelValues [][]byte, now time.Time) (*series, error) {
 		return nil, fmt.Errorf("metric %s: got %d label values for %d labels", f.opts.Name, len(labelValues), len(f.opts.LabelNames))
 	}
 	f.key = appendKey(f.key[:0], labelValues)
-	if s, ok := f.series[string(f.key)]; ok { // this conversion does not allocate
+	s, ok := f.series[string(f.key)] // these conversions do not allocate
+	if !ok {
+		s, ok = f.aliases[string(f.key)]
+	}
+	if ok {
 		s.last = now.UnixNano()
 		return s, nil
 	}
@@ -417,52 +428,59 @@ func (f *Family) lookup(labelValues [][]byte, now time.Time) (*series, error) {
 
 // create adds a series for labelValues; f.key holds their key. f.mu must be held.
 func (f *Family) create(labelValues [][]byte, now time.Time) (*series, error) {
-	lvs := make([]string, len(labelValues))
-	repaired := false
-	for i, v := range labelValues {
-		if utf8.Valid(v) {
-			lvs[i] = string(v)
-		} else {
-			// Prometheus label values must be UTF-8; logs need not be.
-			lvs[i] = strings.ToValidUTF8(string(v), "\uFFFD")
-			repaired = true
-		}
-	}
-	var canon []byte
+	var key, alias string
+	repaired := slices.ContainsFunc(labelValues, func(v []byte) bool { return !utf8.Valid(v) })
 	if repaired {
+		// Prometheus label values must be UTF-8; logs need not be.
+		lvs := make([]string, len(labelValues))
+		for i, v := range labelValues {
+			lvs[i] = strings.ToValidUTF8(string(v), "\uFFFD")
+		}
+		alias, key = string(f.key), string(appendKeyStrings(nil, lvs))
+		if f.aliases == nil {
+			f.aliases = make(map[string]*series)
+		}
 		// Other raw bytes may already have produced the same repaired values:
-		// share that series instead of creating a second child for it.
-		canon = appendKeyStrings(nil, lvs)
-		if s, ok := f.series[string(canon)]; ok {
-			if f.opts.MaxSeries > 0 && len(f.series) >= 2*f.opts.MaxSeries {
+		// share that series instead of creating a second one.
+		if s, ok := f.series[key]; ok {
+			if f.opts.MaxSeries > 0 && len(f.aliases) >= f.opts.MaxSeries {
 				return nil, f.refuse()
 			}
-			f.series[string(f.key)] = s
+			f.aliases[alias] = s
 			s.last = now.UnixNano()
 			return s, nil
 		}
 	}
-	if f.opts.MaxSeries > 0 && f.distinct >= f.opts.MaxSeries {
+	if f.opts.MaxSeries > 0 && len(f.series) >= f.opts.MaxSeries {
 		return nil, f.refuse()
 	}
-	s, err := f.newChild(lvs)
-	if err != nil {
-		return nil, fmt.Errorf("metric %s: %w", f.opts.Name, err)
+	if !repaired {
+		key = string(f.key)
 	}
-	s.values = lvs
-	s.last = now.UnixNano()
-	f.series[string(f.key)] = s
+	s := &series{values: splitKey(key, len(labelValues)), last: now.UnixNano()}
+	switch f.opts.Kind {
+	case Counter:
+		// Wall-clock time, whatever clock now comes from: the created
+		// timestamp tells Prometheus when this process started counting.
+		s.created = time.Now().UnixNano()
+	case Histogram, Summary:
+		obs, err := f.newObserver(s.values)
+		if err != nil {
+			return nil, fmt.Errorf("metric %s: %w", f.opts.Name, err)
+		}
+		s.dist = &distSeries{obs: obs}
+	}
+	f.series[key] = s
 	if repaired {
-		f.series[string(canon)] = s
+		f.aliases[alias] = s
 	}
-	f.distinct++
 	if f.self != nil {
 		if f.seriesSize == nil {
 			// Resolved late so that a family of a rejected rule version,
 			// which never gets a series, leaves no logmeter_series behind.
 			f.seriesSize = f.self.Series.WithLabelValues(f.opts.Name)
 		}
-		f.seriesSize.Set(float64(f.distinct))
+		f.seriesSize.Set(float64(len(f.series)))
 	}
 	return s, nil
 }
@@ -473,6 +491,27 @@ func appendKeyStrings(dst []byte, values []string) []byte {
 		dst = append(dst, v...)
 	}
 	return dst
+}
+
+// splitKey returns the n label values encoded in key (see appendKey) as
+// substrings of it, so that a series' key and values share one allocation.
+func splitKey(key string, n int) []string {
+	values := make([]string, n)
+	off := 0
+	for i := range values {
+		var size uint64
+		for shift := 0; ; shift += 7 {
+			b := key[off]
+			off++
+			size |= uint64(b&0x7f) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		values[i] = key[off : off+int(size)]
+		off += int(size)
+	}
+	return values
 }
 
 func (f *Family) refuse() error {
@@ -491,35 +530,30 @@ func (f *Family) Expire(now time.Time) int {
 		return 0
 	}
 	cutoff := now.Add(-f.opts.Expire).UnixNano()
+	// An alias shares its series' last update, so both go together.
+	maps.DeleteFunc(f.aliases, func(_ string, s *series) bool { return s.last < cutoff })
 	n := 0
-	deleted := make(map[*series]bool)
 	for k, s := range f.series {
 		if s.last >= cutoff {
 			continue
 		}
 		delete(f.series, k)
-		if !deleted[s] {
-			deleted[s] = true
-			n++
+		n++
+		if s.dist != nil {
 			f.deleteChild(s.values)
-			if s.base != nil {
+			if s.dist.base != nil {
 				delete(f.based, baseKey(s.values))
 			}
 		}
 	}
-	f.distinct -= n
 	if n > 0 && f.seriesSize != nil {
-		f.seriesSize.Set(float64(f.distinct))
+		f.seriesSize.Set(float64(len(f.series)))
 	}
 	return n
 }
 
 func (f *Family) deleteChild(lvs []string) {
 	switch v := f.vec.(type) {
-	case *prometheus.CounterVec:
-		v.DeleteLabelValues(lvs...)
-	case *prometheus.GaugeVec:
-		v.DeleteLabelValues(lvs...)
 	case *prometheus.HistogramVec:
 		v.DeleteLabelValues(lvs...)
 	case *prometheus.SummaryVec:
@@ -528,10 +562,20 @@ func (f *Family) deleteChild(lvs []string) {
 }
 
 // Describe implements prometheus.Collector.
-func (f *Family) Describe(ch chan<- *prometheus.Desc) { f.vec.Describe(ch) }
+func (f *Family) Describe(ch chan<- *prometheus.Desc) {
+	if f.vec != nil {
+		f.vec.Describe(ch)
+		return
+	}
+	ch <- f.desc
+}
 
 // Collect implements prometheus.Collector.
 func (f *Family) Collect(ch chan<- prometheus.Metric) {
+	if f.vec == nil {
+		f.collectValues(ch)
+		return
+	}
 	f.mu.Lock()
 	based := len(f.based) > 0
 	f.mu.Unlock()
@@ -540,6 +584,56 @@ func (f *Family) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	f.vec.Collect(ch)
+}
+
+// collectValues sends a metric per counter or gauge series. The values are
+// copied under the lock and written after it, so that a scrape holds up the
+// lines being counted as briefly as possible.
+func (f *Family) collectValues(ch chan<- prometheus.Metric) {
+	f.mu.Lock()
+	ms := make([]valueMetric, len(f.series)) // one allocation for the scrape
+	i := 0
+	for _, s := range f.series {
+		ms[i] = valueMetric{fam: f, values: s.values, value: s.value, created: s.created}
+		i++
+	}
+	f.mu.Unlock()
+	for i := range ms {
+		ch <- &ms[i]
+	}
+}
+
+// valueMetric is a counter or gauge series as collected. Its label pairs
+// point at the family's label names and the series' values, which never
+// change, so that a scrape copies no label string.
+type valueMetric struct {
+	fam     *Family
+	values  []string
+	value   float64
+	created int64
+}
+
+// Desc implements prometheus.Metric.
+func (m *valueMetric) Desc() *prometheus.Desc { return m.fam.desc }
+
+// Write implements prometheus.Metric. What it writes must not be changed,
+// as the prometheus.Metric contract asks of every reader.
+func (m *valueMetric) Write(out *dto.Metric) error {
+	f := m.fam
+	if len(m.values) > 0 {
+		pairs := make([]dto.LabelPair, len(m.values)) // one allocation for all pairs
+		out.Label = make([]*dto.LabelPair, len(m.values))
+		for i, j := range f.labelOrder {
+			pairs[i].Name, pairs[i].Value = &f.sortedNames[i], &m.values[j]
+			out.Label[i] = &pairs[i]
+		}
+	}
+	if f.opts.Kind == Counter {
+		out.Counter = &dto.Counter{Value: &m.value, CreatedTimestamp: timestamppb.New(time.Unix(0, m.created))}
+	} else {
+		out.Gauge = &dto.Gauge{Value: &m.value}
+	}
+	return nil
 }
 
 // compatible reports whether a family built from o would expose the same

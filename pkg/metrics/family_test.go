@@ -10,6 +10,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/proto"
 )
 
 var t0 = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
@@ -342,20 +344,23 @@ func TestFamilyExpire(t *testing.T) {
 			}
 			// An expired label set comes back from zero.
 			mustNil(t, f.Add(lv("old"), 5, t0.Add(tt.at)))
-			if got := testutil.ToFloat64(gaugeChild(t, f, "old")); tt.wantDeleted > 0 && got != 5 {
+			if got := seriesValue(t, f, "old"); tt.wantDeleted > 0 && got != 5 {
 				t.Errorf("revived series = %v, want 5", got)
 			}
 		})
 	}
 }
 
-func gaugeChild(t *testing.T, f *Family, v string) prometheus.Gauge {
+// seriesValue returns the value of a counter's or gauge's series.
+func seriesValue(t *testing.T, f *Family, values ...string) float64 {
 	t.Helper()
-	g, err := f.vec.(*prometheus.GaugeVec).GetMetricWithLabelValues(v)
-	if err != nil {
-		t.Fatal(err)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := f.series[string(appendKeyStrings(nil, values))]
+	if s == nil {
+		t.Fatalf("no series %q", values)
 	}
-	return g
+	return s.value
 }
 
 func mustNil(t testing.TB, err error) {
@@ -522,4 +527,85 @@ func TestFamilyConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestFamilyExposesLikeClientGolang: counters and gauges, kept by the family
+// itself, gather to what client_golang's vectors fed the same updates
+// gather to: label order, values, and a counter's created timestamp.
+func TestFamilyExposesLikeClientGolang(t *testing.T) {
+	type update struct {
+		labels []string
+		v      float64
+		set    bool
+	}
+	tests := []struct {
+		name    string
+		kind    Kind
+		labels  []string // deliberately not in name order
+		updates []update
+	}{
+		{"counter", Counter, []string{"status", "method"}, []update{{[]string{"200", "GET"}, 1, false}, {[]string{"500", "POST"}, 2.5, false}, {[]string{"200", "GET"}, 0.25, false}}},
+		{"counter without labels", Counter, nil, nil},
+		{"counter without labels, added", Counter, nil, []update{{nil, 3, false}}},
+		{"gauge", Gauge, []string{"zone", "app"}, []update{{[]string{"b", "x"}, 4, true}, {[]string{"b", "x"}, -1.5, false}, {[]string{"a", "y"}, -2, false}}},
+		{"gauge without labels", Gauge, nil, []update{{nil, 7, true}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := time.Now()
+			f, err := NewFamily(FamilyOpts{Name: "m", Help: "M.", Kind: tt.kind, LabelNames: tt.labels}, nil)
+			mustNil(t, err)
+			var ref prometheus.Collector
+			var refAdd func(lvs []string, v float64)
+			var refSet func(lvs []string, v float64)
+			if tt.kind == Counter {
+				v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "m", Help: "M."}, tt.labels)
+				if len(tt.labels) == 0 {
+					v.WithLabelValues() // exposed from the start
+				}
+				ref, refAdd = v, func(lvs []string, x float64) { v.WithLabelValues(lvs...).Add(x) }
+			} else {
+				v := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "m", Help: "M."}, tt.labels)
+				ref = v
+				refAdd = func(lvs []string, x float64) { v.WithLabelValues(lvs...).Add(x) }
+				refSet = func(lvs []string, x float64) { v.WithLabelValues(lvs...).Set(x) }
+			}
+			for _, u := range tt.updates {
+				if u.set {
+					mustNil(t, f.Set(lv(u.labels...), u.v, t0))
+					refSet(u.labels, u.v)
+				} else {
+					mustNil(t, f.Add(lv(u.labels...), u.v, t0))
+					refAdd(u.labels, u.v)
+				}
+			}
+			after := time.Now()
+			got, want := gatherFrom(t, f), gatherFrom(t, ref)
+			for _, m := range got.GetMetric() {
+				if c := m.GetCounter(); c != nil {
+					ct := c.GetCreatedTimestamp().AsTime()
+					if c.CreatedTimestamp == nil || ct.Before(before) || ct.After(after) {
+						t.Errorf("created timestamp %v, want one between %v and %v", ct, before, after)
+					}
+					c.CreatedTimestamp = nil
+				}
+			}
+			for _, m := range want.GetMetric() {
+				if c := m.GetCounter(); c != nil {
+					c.CreatedTimestamp = nil
+				}
+			}
+			if !proto.Equal(got, want) {
+				t.Errorf("gathered\n%v\nwant\n%v", got, want)
+			}
+		})
+	}
+}
+
+// gatherFrom gathers metric m from c on a pedantic registry.
+func gatherFrom(t *testing.T, c prometheus.Collector) *dto.MetricFamily {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	return gatherOne(t, reg, "m")
 }

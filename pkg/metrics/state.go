@@ -42,6 +42,10 @@ type SeriesState struct {
 	Value  Float      `json:"value"`
 	Dist   *DistState `json:"dist,omitempty"` // histograms and summaries
 	Last   int64      `json:"last"`           // unix nanoseconds of the last update, for expiry
+	// Created is when a counter started counting (unix nanoseconds), kept
+	// so that its created timestamp does not move to each restart, which a
+	// Prometheus ingesting created timestamps would take for a reset.
+	Created int64 `json:"created,omitempty"`
 }
 
 // SelfSample is one self-metric counter sample.
@@ -113,40 +117,21 @@ func signature(f *Family, feeders []string) string {
 func (f *Family) snapshot() []SeriesState {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make([]SeriesState, 0, f.distinct)
-	seen := map[*series]bool{}
+	out := make([]SeriesState, 0, len(f.series))
 	for _, s := range f.series {
-		if seen[s] {
+		if s.dist == nil {
+			out = append(out, SeriesState{Labels: s.values, Value: Float(s.value), Last: s.last, Created: s.created})
 			continue
 		}
-		seen[s] = true
 		var m dto.Metric
-		var v float64
-		switch {
-		case s.counter != nil:
-			if s.counter.Write(&m) != nil {
-				continue
-			}
-			v = m.GetCounter().GetValue()
-		case s.gauge != nil:
-			if s.gauge.Write(&m) != nil {
-				continue
-			}
-			v = m.GetGauge().GetValue()
-		case s.obs != nil:
-			pm, ok := s.obs.(prometheus.Metric)
-			if !ok || pm.Write(&m) != nil {
-				continue
-			}
-			if s.base != nil && !f.wasReset(s, &m) {
-				merge(&m, s.base)
-			}
-			out = append(out, SeriesState{Labels: s.values, Dist: distOf(&m), Last: s.last})
-			continue
-		default:
+		pm, ok := s.dist.obs.(prometheus.Metric)
+		if !ok || pm.Write(&m) != nil {
 			continue
 		}
-		out = append(out, SeriesState{Labels: s.values, Value: Float(v), Last: s.last})
+		if s.dist.base != nil && !f.wasReset(s, &m) {
+			merge(&m, s.dist.base)
+		}
+		out = append(out, SeriesState{Labels: s.values, Dist: distOf(&m), Last: s.last})
 	}
 	slices.SortFunc(out, func(a, b SeriesState) int { return slices.Compare(a.Labels, b.Labels) })
 	return out
@@ -166,19 +151,24 @@ func (f *Family) restore(s SeriesState) error {
 	if err != nil {
 		return err
 	}
-	switch {
-	case ser.counter != nil:
+	switch f.opts.Kind {
+	case Counter:
 		if s.Value > 0 {
-			ser.counter.Add(float64(s.Value))
+			ser.value += float64(s.Value)
 		}
-	case ser.gauge != nil:
-		ser.gauge.Set(float64(s.Value))
-	case ser.obs != nil && s.Dist != nil:
-		ser.base = s.Dist
-		if f.based == nil {
-			f.based = map[string]*series{}
+		if s.Created > 0 {
+			ser.created = s.Created
 		}
-		f.based[baseKey(ser.values)] = ser
+	case Gauge:
+		ser.value = float64(s.Value)
+	default:
+		if s.Dist != nil {
+			ser.dist.base = s.Dist
+			if f.based == nil {
+				f.based = map[string]*series{}
+			}
+			f.based[baseKey(ser.values)] = ser
+		}
 	}
 	ser.last = s.Last
 	return nil
