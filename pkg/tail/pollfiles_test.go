@@ -2,6 +2,7 @@ package tail
 
 import (
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -273,4 +274,160 @@ func TestTruncatedThenRenamedBetweenLooks(t *testing.T) {
 	h.write("a.log", "new file\n")
 	h.cycle()
 	h.expect("2", "3", "after the truncation, a longer line", "new file")
+}
+
+// Files created and rotated away while logmeter was not running are found
+// at the restart next to the followed file and read, whatever happened to
+// them: renamed once or twice, or copied by a copytruncate.
+func TestGenerationsOfTheDowntimeAreRead(t *testing.T) {
+	tests := []struct {
+		name     string
+		downtime func(h *harness)
+		want     []string
+	}{
+		{
+			name: "two renames",
+			downtime: func(h *harness) {
+				h.write("a.log", "a2\n")
+				h.rename("a.log", "a.log.1")
+				h.write("a.log", "b1\nb2\n")
+				h.rename("a.log.1", "a.log.2")
+				h.rename("a.log", "a.log.1")
+				h.write("a.log", "c1\n")
+			},
+			want: []string{"a2", "b1", "b2", "c1"}, // oldest first
+		},
+		{
+			name: "rename, then copytruncate of the new file",
+			downtime: func(h *harness) {
+				h.rename("a.log", "a.log.1")
+				h.write("a.log", "b1\nb2\n")
+				data, err := os.ReadFile(h.path("a.log"))
+				if err != nil {
+					h.t.Fatal(err)
+				}
+				h.rename("a.log.1", "a.log.2")
+				if err := os.WriteFile(h.path("a.log.1"), data, 0o644); err != nil {
+					h.t.Fatal(err)
+				}
+				if err := os.Truncate(h.path("a.log"), 0); err != nil {
+					h.t.Fatal(err)
+				}
+				h.write("a.log", "c1\n")
+			},
+			want: []string{"b1", "b2", "c1"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, plainInput("a.log"))
+			h.write("a.log", "a1\n")
+			h.cycle()
+			h.expect("a1")
+			if err := h.tl.Checkpoint(nil); err != nil {
+				t.Fatal(err)
+			}
+			h.tl.Close()
+			tc.downtime(h)
+			h.start()
+			h.cycle()
+			h.expect(tc.want...)
+			if lost := h.counter(h.self.RotationLostBytes.WithLabelValues("in")); lost != 0 {
+				t.Errorf("lost bytes = %v, want 0", lost)
+			}
+		})
+	}
+}
+
+// A copy read to its end before the checkpoint is not read again after a
+// restart, however close its time is to the checkpoint's.
+func TestCopiesReadBeforeTheCheckpointAreNotReadAgain(t *testing.T) {
+	h := newHarness(t, plainInput("a.log"))
+	h.write("a.log", "1\n")
+	h.cycle()
+	h.write("a.log", "2\n")
+	data, err := os.ReadFile(h.path("a.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(h.path("a.log.1"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(h.path("a.log"), 0); err != nil {
+		t.Fatal(err)
+	}
+	h.write("a.log", "3\n")
+	h.cycle()
+	h.expect("1", "2", "3")
+	if err := h.tl.Checkpoint(nil); err != nil {
+		t.Fatal(err)
+	}
+	h.tl.Close()
+	h.start()
+	h.cycle()
+	h.expect()
+}
+
+// While logmeter was not running, the followed file was copied and
+// truncated, written again, and then renamed away: the rest of what the
+// checkpoint knew is in the copy, and the renamed file is all new.
+func TestTruncatedThenRenamedWhileDown(t *testing.T) {
+	h := newHarness(t, plainInput("a.log"))
+	h.write("a.log", "1\n")
+	h.cycle()
+	h.expect("1")
+	if err := h.tl.Checkpoint(nil); err != nil {
+		t.Fatal(err)
+	}
+	h.tl.Close()
+	h.write("a.log", "2\n")
+	data, err := os.ReadFile(h.path("a.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(h.path("a.log.1"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(h.path("a.log"), 0); err != nil {
+		t.Fatal(err)
+	}
+	h.write("a.log", "3\n")
+	h.rename("a.log.1", "a.log.2")
+	h.rename("a.log", "a.log.1")
+	h.write("a.log", "4\n")
+	h.start()
+	h.cycle()
+	got := slices.Sorted(slices.Values(h.lines))
+	if want := []string{"2", "3", "4"}; !slices.Equal(got, want) {
+		t.Errorf("lines = %q, want %q in some order", h.lines, want)
+	}
+	if lost := h.counter(h.self.RotationLostBytes.WithLabelValues("in")); lost != 0 {
+		t.Errorf("lost bytes = %v, want 0", lost)
+	}
+}
+
+// kubelet rotates the symlinks' targets: a restart finds the rotated
+// target next to the new one, not next to the symlink.
+func TestSymlinkTargetRotatedWhileDown(t *testing.T) {
+	h := newHarness(t, Input{Name: "containers", Paths: []string{"containers/*.log"}, Format: FormatCRI, StartAt: StartAtBeginning})
+	target := "pods/shop_web_1/nginx/0.log"
+	h.write(target, "2024-05-01T12:00:00Z stdout F one\n")
+	if err := os.MkdirAll(h.path("containers"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(h.path(target), h.path("containers/web_shop_nginx-abc.log")); err != nil {
+		t.Fatal(err)
+	}
+	h.cycle()
+	h.expect("one")
+	if err := h.tl.Checkpoint(nil); err != nil {
+		t.Fatal(err)
+	}
+	h.tl.Close()
+	h.write(target, "2024-05-01T12:00:01Z stdout F two\n")
+	h.rename(target, target+".20240501-120001")
+	h.write(target, "2024-05-01T12:00:02Z stdout F three\n")
+	h.start()
+	h.cycle()
+	h.expect("two", "three")
 }

@@ -97,6 +97,7 @@ type Tailer struct {
 	firstStart bool                  // no checkpoint existed: start_at applies
 	scanned    bool                  // the first scan has run
 	restored   map[fileKey]savedFile // checkpoint entries not yet matched to a file
+	savedAt    time.Time             // when the checkpoint restored was written
 	// problems holds the paths a scan found but could not follow (keyed by
 	// input and path), with the reason last reported: each is logged and
 	// counted once, not per scan.
@@ -214,13 +215,17 @@ func New(opts Options, h Handler) (*Tailer, error) {
 	t.SetInputs(opts.Inputs)
 	t.firstStart = true
 	if opts.StateDir != "" {
-		st, found, err := loadState(opts.StateDir, opts.StateFile)
+		st, found, savedAt, err := loadState(opts.StateDir, opts.StateFile)
+		t.savedAt = savedAt
 		if err != nil {
 			t.log.Error("ignoring checkpoint", "err", err)
 		}
 		t.firstStart = !found
 		for _, f := range st.Files {
 			t.restored[fileKey{dev: f.Dev, ino: f.Ino}] = f
+		}
+		for _, g := range st.Gone {
+			t.gone[fileKey{dev: g.Dev, ino: g.Ino}] = time.Unix(0, g.At)
 		}
 		t.extra = st.Extra
 	}
@@ -322,6 +327,20 @@ func (t *Tailer) Scan() {
 	if !t.scanned {
 		t.scanned = true
 		t.recoverRotated()
+		// Older content first: what rotated away while logmeter was not
+		// running, oldest first, then the files at their paths.
+		slices.SortStableFunc(t.followers, func(a, b *follower) int {
+			if a.draining != b.draining {
+				if a.draining {
+					return -1
+				}
+				return 1
+			}
+			if a.draining {
+				return a.mtime.Compare(b.mtime)
+			}
+			return 0
+		})
 	}
 	t.updateWatched()
 }
@@ -401,7 +420,7 @@ func (t *Tailer) discover(in *inputState, p string) *follower {
 		// Files may have come and gone at this path since its last file was
 		// rotated: look for them next to it.
 		delete(t.rotatedAt, p)
-		t.findGenerations(in, p, since)
+		t.findGenerations(in, f.real, since)
 	}
 	return f
 }
@@ -443,7 +462,7 @@ func (t *Tailer) startOffset(f *follower, size int64) int64 {
 		}
 		// Truncated (copytruncate) or replaced (inode reused) while logmeter
 		// was not running: the unread rest may live on in a copy.
-		if !t.followCopy(f.in, f.path, cp) {
+		if !t.followCopy(f.in, f.real, cp) {
 			t.lost(f, cp.Size-cp.Offset)
 		}
 		return 0
@@ -512,7 +531,7 @@ func (t *Tailer) findGenerations(in *inputState, path string, since time.Time) {
 		}
 		p := filepath.Join(dir, name)
 		fi, err := os.Stat(p)
-		if err != nil || !fi.Mode().IsRegular() || !fi.ModTime().After(since) {
+		if err != nil || !fi.Mode().IsRegular() || fi.ModTime().Before(since.Add(-mtimeSlack)) {
 			continue
 		}
 		key := keyOf(fi)
@@ -535,6 +554,11 @@ func (t *Tailer) findGenerations(in *inputState, path string, since time.Time) {
 		t.add(g)
 	}
 }
+
+// mtimeSlack allows for file times, which the kernel takes from a coarse
+// clock (a tick of up to 10ms), being earlier than a time.Now taken before
+// the write.
+const mtimeSlack = 10 * time.Millisecond
 
 // isCopy reports whether the file starts like a followed file of dir (a
 // copytruncate copy, whose content logmeter reads from the original).
@@ -600,23 +624,50 @@ func (t *Tailer) recoverRotated() {
 		if in == nil {
 			continue
 		}
-		p, file, fi := findByKey(filepath.Dir(cp.Path), key)
-		if file == nil {
-			if cp.Size > cp.Offset {
-				t.log.Warn("log file rotated away while not running; its unread bytes are lost",
-					"path", cp.Path, "bytes", cp.Size-cp.Offset)
-				t.lostBytes(in, cp.Size-cp.Offset)
+		real := cmp.Or(cp.Real, cp.Path) // symlinks name no rotated file: their targets' directories hold them
+		p, file, fi := findByKey(filepath.Dir(real), key)
+		if file != nil {
+			if ok, _ := fingerprintOf(cp).matches(file, fi.Size(), t.fpBuf); ok && cp.Offset <= fi.Size() {
+				f := t.newFollower(in, p, key, file, fi)
+				f.fp, f.offset, f.draining = fingerprintOf(cp), cp.Offset, true
+				t.log.Info("reading the rest of a file rotated while not running", "path", p, "was", cp.Path, "offset", cp.Offset)
+				t.add(f)
+				continue
 			}
+		}
+		// Gone, or truncated as well as renamed (copytruncate, then a
+		// rename): the checkpointed content lives on in a copy, if anywhere.
+		copied := t.followCopy(in, real, cp)
+		if !copied && cp.Size > cp.Offset {
+			t.log.Warn("log file rotated away while not running; its unread bytes are lost",
+				"path", cp.Path, "bytes", cp.Size-cp.Offset)
+			t.lostBytes(in, cp.Size-cp.Offset)
+		}
+		if file != nil {
+			// What it holds now was written after the truncation: all new.
+			f := t.newFollower(in, p, key, file, fi)
+			f.draining = true
+			if fp, err := readFingerprint(file, fi.Size(), t.fpBuf); err == nil {
+				f.fp = fp
+			}
+			t.log.Info("reading a file truncated and rotated while not running", "path", p, "was", cp.Path)
+			t.add(f)
+		}
+	}
+	if t.savedAt.IsZero() {
+		return
+	}
+	// Generations that came and went while logmeter was not running:
+	// files next to a followed one, written since the checkpoint, that no
+	// checkpoint entry names (a file created and rotated away during the
+	// downtime; a copy of a copytruncate the checkpoint never saw).
+	seen := map[string]bool{}
+	for _, f := range slices.Clone(t.followers) {
+		if f.draining || seen[f.real] {
 			continue
 		}
-		if ok, _ := fingerprintOf(cp).matches(file, fi.Size(), t.fpBuf); !ok || cp.Offset > fi.Size() {
-			file.Close()
-			continue
-		}
-		f := t.newFollower(in, p, key, file, fi)
-		f.fp, f.offset, f.draining = fingerprintOf(cp), cp.Offset, true
-		t.log.Info("reading the rest of a file rotated while not running", "path", p, "was", cp.Path, "offset", cp.Offset)
-		t.add(f)
+		seen[f.real] = true
+		t.findGenerations(f.in, f.real, t.savedAt)
 	}
 }
 
@@ -854,7 +905,7 @@ func (t *Tailer) rotated(f *follower) {
 		}
 	}
 	t.rotatedAt[f.path] = since
-	t.findGenerations(f.in, f.path, since)
+	t.findGenerations(f.in, f.real, since)
 }
 
 // reopen opens f's path again after its descriptor was released, checking
@@ -911,12 +962,12 @@ func (t *Tailer) truncated(f *follower, size int64) {
 // readCopy looks in the file's directory for a copy (same fingerprint, at
 // least as long as the offset) and reads it from the offset to its end.
 func (t *Tailer) readCopy(f *follower) (string, bool) {
-	dir := filepath.Dir(f.path)
+	dir := filepath.Dir(f.real)
 	entries, err := os.ReadDir(dir)
 	if err != nil || f.fp.n == 0 {
 		return "", false
 	}
-	base := filepath.Base(f.path)
+	base := filepath.Base(f.real)
 	var best string
 	var bestTime time.Time
 	for _, e := range entries {
@@ -1226,10 +1277,14 @@ func (t *Tailer) Checkpoint(extra json.RawMessage) error {
 	st := savedState{Extra: extra}
 	for _, f := range t.followers {
 		st.Files = append(st.Files, savedFile{
-			Path: f.path, Input: f.in.Name, Dev: f.key.dev, Ino: f.key.ino,
+			Path: f.path, Real: realIfOther(f), Input: f.in.Name, Dev: f.key.dev, Ino: f.key.ino,
 			FPLen: f.fp.n, FPHash: f.fp.hash, Offset: f.checkpointOffset(), Size: max(f.size, f.offset),
 		})
 	}
+	for k, at := range t.gone {
+		st.Gone = append(st.Gone, goneFile{Dev: k.dev, Ino: k.ino, At: at.UnixNano()})
+	}
+	slices.SortFunc(st.Gone, func(a, b goneFile) int { return cmp.Or(cmp.Compare(a.Dev, b.Dev), cmp.Compare(a.Ino, b.Ino)) })
 	// Entries of files not found yet (the first scan has not run) are kept.
 	for _, cp := range t.restored {
 		st.Files = append(st.Files, cp)
@@ -1240,6 +1295,14 @@ func (t *Tailer) Checkpoint(extra json.RawMessage) error {
 	}
 	t.dirty = false
 	return nil
+}
+
+// realIfOther is the resolved path to save when it differs from the path.
+func realIfOther(f *follower) string {
+	if f.real == f.path {
+		return ""
+	}
+	return f.real
 }
 
 // Changed reports whether anything a checkpoint records (positions, files,
