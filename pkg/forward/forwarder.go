@@ -102,6 +102,7 @@ type Forwarder struct {
 	pool     sync.Pool
 	work     chan *batch
 	inflight atomic.Int64 // batches handed to workers and not settled
+	unseen   atomic.Int64 // bytes of files the reader has not found yet (see UnseenBytes)
 	settled  chan struct{}
 	dropping bool
 	capBuf   []Capture
@@ -255,7 +256,9 @@ func (f *Forwarder) Run(ctx context.Context) error {
 			tick := time.NewTicker(time.Second)
 			defer tick.Stop()
 			for {
-				f.bufferBytes.Set(float64(f.tailer.PendingBytes()))
+				// Files that appeared while the reader waits are waiting too.
+				f.unseen.Store(f.tailer.UnseenBytes())
+				f.bufferBytes.Set(float64(f.tailer.PendingBytes() + f.unseen.Load()))
 				select {
 				case <-gaugeCtx.Done():
 					return
@@ -361,21 +364,44 @@ func (f *Forwarder) dispatch(ctx context.Context) bool {
 	select {
 	case f.work <- f.cur:
 	default:
-		if f.s.DropOldest && f.s.BufferMax > 0 && f.tailer.PendingBytes()+int64(len(f.cur.buf)) > f.s.BufferMax {
+		if f.overLimit() {
 			f.inflight.Add(-1)
 			f.count(f.dropped, len(f.cur.ends))
 			f.cur.reset()
 			return true
 		}
-		select {
-		case f.work <- f.cur:
-		case <-ctx.Done():
-			f.inflight.Add(-1)
-			return false
+		// While waiting, the backlog can still grow past the limit (new
+		// files, say): look again now and then.
+		recheck := time.NewTicker(time.Second)
+		defer recheck.Stop()
+	wait:
+		for {
+			select {
+			case f.work <- f.cur:
+				break wait
+			case <-ctx.Done():
+				f.inflight.Add(-1)
+				return false
+			case <-recheck.C:
+				if f.overLimit() {
+					f.inflight.Add(-1)
+					f.count(f.dropped, len(f.cur.ends))
+					f.cur.reset()
+					return true
+				}
+			}
 		}
 	}
 	f.cur = f.pool.Get().(*batch)
 	return true
+}
+
+// overLimit reports whether, with when_full: drop_oldest, more than
+// buffer.max_bytes wait: the current batch, what the followed files hold
+// beyond it, and files not found yet (as of the gauge's last look).
+func (f *Forwarder) overLimit() bool {
+	return f.s.DropOldest && f.s.BufferMax > 0 &&
+		f.tailer.PendingBytes()+f.unseen.Load()+int64(len(f.cur.buf)) > f.s.BufferMax
 }
 
 // afterPoll flushes a batch that waited long enough and applies the buffer

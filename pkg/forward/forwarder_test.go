@@ -1146,3 +1146,32 @@ func TestForwarderCheckpointErrorsAreCounted(t *testing.T) {
 	}
 	ft.done = nil
 }
+
+// A reader held back by its cluster does not scan: files that appear in
+// the meantime are waiting too, and the buffer gauge says so.
+func TestForwarderBufferGaugeCountsFilesNotFoundYet(t *testing.T) {
+	es := newRecES(t, func(n int, req bulkRec, w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
+	ft := newFwdTest(t, es.Server, 0, func(o *Options) {
+		o.Inputs[0].Paths = []string{filepath.Join(filepath.Dir(o.Inputs[0].Paths[0]), "*.log")}
+		o.Settings.MaxDocs = 5
+		o.Settings.MaxWait = time.Millisecond
+		o.Clock = nil // real time, so max_wait elapses
+	})
+	ft.clockNow.Store(0)
+	ft.appendLines("first", 0, 50) // more batches than the one worker takes: the reader waits
+	ft.start()
+	waitFor(t, "failing requests", func() bool { return es.hits.Load() >= 3 })
+	newFile := filepath.Join(ft.dir, "new.log")
+	var b strings.Builder
+	for i := range 1000 {
+		fmt.Fprintf(&b, "new line %d\n", i)
+	}
+	if err := os.WriteFile(newFile, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the gauge to count the new file", func() bool {
+		return testutil.ToFloat64(ft.self.ForwardBufferBytes) >= float64(b.Len())
+	})
+}

@@ -102,6 +102,15 @@ func (e *Enricher) lookup(source string) *logline.Kube {
 		return nil
 	}
 	k.Node = e.Node
+	if k.PodUID == "" {
+		// /var/log/containers/ names point into /var/log/pods/, whose
+		// directory names carry the pod's UID.
+		if target, err := filepath.EvalSymlinks(source); err == nil && target != source {
+			if t, ok := FromPath(target); ok && t.Namespace == k.Namespace && t.Pod == k.Pod {
+				k.PodUID = t.PodUID
+			}
+		}
+	}
 	if e.Pods != nil {
 		if uid, labels, found := e.Pods.Lookup(k.Namespace, k.Pod); found {
 			if k.PodUID == "" {

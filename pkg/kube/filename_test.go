@@ -1,6 +1,8 @@
 package kube
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -59,5 +61,30 @@ func BenchmarkEnrichCached(b *testing.B) {
 	for b.Loop() {
 		l.Kube = nil
 		e.Enrich(&l)
+	}
+}
+
+// Without the API server, the UID comes from the directory the
+// /var/log/containers/ symlink points into.
+func TestEnricherTakesTheUIDFromTheSymlinkTarget(t *testing.T) {
+	root := t.TempDir()
+	target := filepath.Join(root, "pods", "shop_web-1_uid-777", "nginx", "0.log")
+	link := filepath.Join(root, "containers", "web-1_shop_nginx-0123456789abcdef.log")
+	for _, d := range []string{filepath.Dir(target), filepath.Dir(link)} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(target, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	e := &Enricher{Node: "node-1"}
+	l := &logline.Line{Source: link}
+	e.Enrich(l)
+	if l.Kube == nil || l.Kube.PodUID != "uid-777" || l.Kube.Pod != "web-1" || l.Kube.Namespace != "shop" || l.Kube.Container != "nginx" {
+		t.Errorf("Kube = %+v, want pod web-1 in shop, container nginx, UID uid-777", l.Kube)
 	}
 }

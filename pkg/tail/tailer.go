@@ -108,6 +108,7 @@ type Tailer struct {
 	// last poll, for PendingBytes from other goroutines.
 	pendingMu sync.Mutex
 	pending   []pendingFile
+	globs     []Input // the inputs' paths and excludes, for UnseenBytes
 
 	// dirty says something a checkpoint records changed since the last one.
 	dirty bool
@@ -244,6 +245,13 @@ func (t *Tailer) SetInputs(inputs []Input) {
 		old[in.Name] = in
 	}
 	t.inputs = t.inputs[:0:0]
+	globs := make([]Input, 0, len(inputs))
+	for _, in := range inputs {
+		globs = append(globs, Input{Paths: in.Paths, Exclude: in.Exclude})
+	}
+	t.pendingMu.Lock()
+	t.globs = globs
+	t.pendingMu.Unlock()
 	for _, in := range inputs {
 		st := &inputState{Input: in, decodeErrs: map[string]prometheus.Counter{}, self: t.opts.Self}
 		if prev, ok := old[in.Name]; ok {
@@ -255,6 +263,7 @@ func (t *Tailer) SetInputs(inputs []Input) {
 			st.lost = s.RotationLostBytes.WithLabelValues(in.Name)
 			st.watched = s.FilesWatched.WithLabelValues(in.Name)
 			st.lag = s.LagBytes.WithLabelValues(in.Name)
+			s.LinesUnmatched.WithLabelValues(in.Name) // at 0 before the first unmatched line, like the others
 			// The reasons this input's format can report start at 0, so
 			// dashboards and rate() see them before the first error.
 			reasons := []string{ReasonTooLong}
@@ -804,6 +813,39 @@ func (t *Tailer) PendingBytes() int64 {
 		if fi, err := os.Stat(f.path); err == nil && !known[keyOf(fi)] {
 			known[keyOf(fi)] = true
 			n += fi.Size()
+		}
+	}
+	return n
+}
+
+// UnseenBytes is the size of the files the inputs' globs match that this
+// reader has not found yet: a reader waiting (for its cluster) does not
+// scan, so new files pile up unseen. It expands the globs, so it is for
+// occasional use (a gauge), from any goroutine.
+func (t *Tailer) UnseenBytes() int64 {
+	t.pendingMu.Lock()
+	globs := slices.Clone(t.globs)
+	known := make(map[fileKey]bool, len(t.pending))
+	for _, f := range t.pending {
+		known[f.key] = true
+	}
+	t.pendingMu.Unlock()
+	var n int64
+	for _, in := range globs {
+		for _, pattern := range in.Paths {
+			paths, err := expandGlob(pattern)
+			if err != nil {
+				continue
+			}
+			for _, p := range paths {
+				if excluded(in.Exclude, p) {
+					continue
+				}
+				if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && !known[keyOf(fi)] {
+					known[keyOf(fi)] = true
+					n += fi.Size()
+				}
+			}
 		}
 	}
 	return n
