@@ -431,3 +431,33 @@ func TestSymlinkTargetRotatedWhileDown(t *testing.T) {
 	h.cycle()
 	h.expect("two", "three")
 }
+
+// A rename and then a copytruncate of the new file, both before logmeter
+// looked: the scan finds the new file first (already truncated); the lines
+// it held before are in the copy, which must be found as a generation.
+func TestRenameThenCopyTruncateSeenByTheScan(t *testing.T) {
+	h := newHarness(t, plainInput("a.log"))
+	h.write("a.log", "1\n")
+	h.cycle()
+	h.expect("1")
+	h.write("a.log", "2\n")
+	h.rename("a.log", "a.log.1")
+	h.write("a.log", "3\n")
+	h.rename("a.log.1", "a.log.2")
+	data, err := os.ReadFile(h.path("a.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(h.path("a.log.1"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(h.path("a.log"), 0); err != nil {
+		t.Fatal(err)
+	}
+	h.write("a.log", "4\n")
+	h.cycle() // Scan first, then Poll
+	got := slices.Sorted(slices.Values(h.lines))
+	if want := []string{"2", "3", "4"}; !slices.Equal(got, want) {
+		t.Errorf("lines = %q, want %q in some order", h.lines, want)
+	}
+}

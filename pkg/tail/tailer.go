@@ -398,9 +398,10 @@ func (t *Tailer) discover(in *inputState, p string) *follower {
 		return f // followed already, maybe under another name (a symlink)
 	}
 	if old, ok := t.byPath[p]; ok && old.key != key {
-		// The path names a new file: the old one was rotated. Finish it first.
-		old.draining = true
-		delete(t.byPath, p)
+		// The path names a new file: the old one was rotated (a scan
+		// noticed before a poll did). Finish it first, and look for the
+		// generations that came and went in between, as a poll would.
+		t.rotated(old)
 	}
 	file, err := openRegular(p)
 	if err != nil {
