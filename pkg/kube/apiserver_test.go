@@ -221,7 +221,7 @@ func TestEventsAgainstAPIServer(t *testing.T) {
 		go func() {
 			r.done <- Elect(rctx, ElectionOptions{
 				Client: sa, Namespace: "logmeter", Name: "logmeter-events", Identity: name, Leader: r.leader,
-				LeaseDuration: 3 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 500 * time.Millisecond,
+				LeaseDuration: 6 * time.Second, RenewDeadline: 4 * time.Second, RetryPeriod: 500 * time.Millisecond, // room for a loaded machine
 			}, func(lctx context.Context) {
 				if err := ev.Run(lctx); err != nil {
 					t.Errorf("%s: %v", name, err)
