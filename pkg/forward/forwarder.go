@@ -210,6 +210,7 @@ func New(o Options) (*Forwarder, error) {
 	if err != nil {
 		return nil, err
 	}
+	f.restoreCounters(f.tailer.Restored())
 	return f, nil
 }
 
@@ -270,6 +271,7 @@ func (f *Forwarder) Run(ctx context.Context) error {
 	ro := f.o.Tail
 	ro.AfterPoll = f.afterPoll
 	ro.BeforeCheckpoint = f.drain
+	ro.Extra = f.saveCounters
 	ro.FinalTimeout = f.s.FinalTimeout
 	err := f.tailer.Run(ctx, ro)
 	stopSending()

@@ -1175,3 +1175,26 @@ func TestForwarderBufferGaugeCountsFilesNotFoundYet(t *testing.T) {
 		return testutil.ToFloat64(ft.self.ForwardBufferBytes) >= float64(b.Len())
 	})
 }
+
+// The forwarder's counters continue across restarts from its checkpoint.
+func TestForwarderCountersContinueAfterARestart(t *testing.T) {
+	es := newRecES(t, nil)
+	ft := newFwdTest(t, es.Server, 0, nil)
+	ft.appendLines("x", 0, 10)
+	ft.start()
+	waitFor(t, "all documents sent", func() bool { return ft.docs(metrics.ResultSent) >= 10 })
+	waitFor(t, "the checkpoint", func() bool { return ft.checkpoint() == ft.fileSize() })
+	ft.stop()
+
+	ft2 := restartOn(t, ft, es.Server)
+	if got := ft2.docs(metrics.ResultSent); got != 10 {
+		t.Errorf("sent = %v after the restart, want the 10 of the first run", got)
+	}
+	ft2.appendLines("y", 0, 5)
+	ft2.start()
+	waitFor(t, "the new documents sent", func() bool { return ft2.docs(metrics.ResultSent) >= 15 })
+	ft2.stop()
+	if got := ft2.docs(metrics.ResultSent); got != 15 {
+		t.Errorf("sent = %v, want 15", got)
+	}
+}

@@ -420,12 +420,13 @@ func TestForwardKill(t *testing.T) {
 	checkIDs(t, es, fwdIndexPattern, total)
 	ms := d.scrape()
 	sent2 := fwdDocs(ms, "sent")
-	// sent2 is counted from zero again: the second run sends the lines
-	// after the checkpoint, of which indexed-confirmed were there already.
-	resent := int(sent2) - (total - indexed)
-	t.Logf("after the restart: %d documents within %s; the second run sent %v documents, %d of them already indexed (re-sent, overwritten)", total, took.Round(time.Millisecond), sent2, resent)
-	if want := float64(total - confirmed); sent2 != want {
-		t.Errorf("the second run sent %v documents, want %v: the %d lines after the checkpoint", sent2, want, total-confirmed)
+	// The counter continues from the forward checkpoint (the confirmed
+	// lines); the second run sends the lines after it, of which
+	// indexed-confirmed were there already.
+	resent := int(sent2) - confirmed - (total - indexed)
+	t.Logf("after the restart: %d documents within %s; sent %v documents in all, %d of them already indexed (re-sent, overwritten)", total, took.Round(time.Millisecond), sent2, resent)
+	if want := float64(total); sent2 != want {
+		t.Errorf("logmeter_forward_docs_total{result=\"sent\"} = %v after the restart, want %v: %d confirmed before the kill (restored) and the %d lines after the checkpoint", sent2, want, confirmed, total-confirmed)
 	}
 	if v := fwdDocs(ms, "failed"); v != 0 {
 		t.Errorf("logmeter_forward_docs_total{result=\"failed\"} = %v, want 0", v)
