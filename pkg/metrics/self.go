@@ -73,7 +73,7 @@ func NewSelf(reg prometheus.Registerer, version, revision string) (*Self, error)
 			Help: "Checkpoints (read positions and metric state) that could not be saved in state_dir, e.g. a full disk.",
 		}),
 		FileErrors: counter("logmeter_file_errors_total",
-			"Paths an input matched that could not be followed, counted when the problem appears: not_regular (a directory, FIFO, socket or device), permission_denied, open_failed, read_failed.", "input", "reason"),
+			"Paths an input matched that could not be followed, counted when the problem appears: not_regular (a directory, FIFO, socket or device), permission_denied, open_failed, read_failed, missing_directory (the fixed part of a path glob).", "input", "reason"),
 		ForwardDocs:        counter("logmeter_forward_docs_total", "Documents handled by the Elasticsearch forwarder, by result.", "result"),
 		ForwardBufferBytes: gauge("logmeter_forward_buffer_bytes", "Bytes waiting in the forward buffer."),
 		ForwardBufferMaxBytes: gauge("logmeter_forward_buffer_max_bytes",

@@ -461,3 +461,25 @@ func TestRenameThenCopyTruncateSeenByTheScan(t *testing.T) {
 		t.Errorf("lines = %q, want %q in some order", h.lines, want)
 	}
 }
+
+// An input whose directory does not exist is reported once, followed as
+// soon as the directory appears, and reported again if it goes away.
+func TestMissingInputDirectoryIsReportedOnceAndWatchedFor(t *testing.T) {
+	h := newHarness(t, plainInput("later/*.log"))
+	missing := h.self.FileErrors.WithLabelValues("in", FileMissingDir)
+	h.cycle()
+	h.cycle()
+	if got := h.counter(missing); got != 1 {
+		t.Errorf("missing_directory = %v after two scans, want 1", got)
+	}
+	h.write("later/a.log", "one\n")
+	h.cycle()
+	h.expect("one")
+	if err := os.RemoveAll(h.path("later")); err != nil {
+		t.Fatal(err)
+	}
+	h.cycle()
+	if got := h.counter(missing); got != 2 {
+		t.Errorf("missing_directory = %v after the directory went away, want 2", got)
+	}
+}

@@ -278,7 +278,7 @@ func (t *Tailer) SetInputs(inputs []Input) {
 					st.decodeErrs[r] = s.DecodeErrors.WithLabelValues(in.Name, r)
 				}
 			}
-			for _, r := range []string{FileNotRegular, FilePermissionDenied, FileOpenFailed, FileReadFailed} {
+			for _, r := range []string{FileNotRegular, FilePermissionDenied, FileOpenFailed, FileReadFailed, FileMissingDir} {
 				s.FileErrors.WithLabelValues(in.Name, r)
 			}
 		}
@@ -305,6 +305,12 @@ func (t *Tailer) Scan() {
 	t.scanProblems = map[string]string{}
 	for _, in := range t.inputs {
 		for _, pattern := range in.Paths {
+			if base := globBase(pattern); !isDir(base) {
+				// Likely a mistake in the configuration (or a volume not
+				// mounted): say so once, and keep looking at every scan.
+				t.fileProblem(in, base, FileMissingDir, fmt.Errorf("the directory of %s does not exist (yet)", pattern))
+				continue
+			}
 			paths, err := expandGlob(pattern)
 			if err != nil {
 				t.log.Warn("bad path glob", "input", in.Name, "glob", pattern, "err", err)
@@ -360,7 +366,13 @@ const (
 	FilePermissionDenied = "permission_denied"
 	FileOpenFailed       = "open_failed"
 	FileReadFailed       = "read_failed"
+	FileMissingDir       = "missing_directory"
 )
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
 
 // fileProblem reports a path a scan matched but cannot follow: logged and
 // counted when it first appears (or its reason changes), quiet while it
@@ -377,7 +389,11 @@ func (t *Tailer) fileProblem(in *inputState, p, reason string, err error) {
 		t.problems = map[string]string{}
 	}
 	t.problems[key] = reason
-	t.log.Warn("cannot follow a log file; skipping it until it changes", "input", in.Name, "path", p, "reason", reason, "err", err)
+	msg := "cannot follow a log file; skipping it until it changes"
+	if reason == FileMissingDir {
+		msg = "an input's directory does not exist; looking for it at every scan"
+	}
+	t.log.Warn(msg, "input", in.Name, "path", p, "reason", reason, "err", err)
 	if in.self != nil {
 		in.self.FileErrors.WithLabelValues(in.Name, reason).Inc()
 	}
