@@ -329,6 +329,43 @@ rules:
 			want: []string{`conf/pats/br:1:6: pattern X uses a backreference \1, which is not supported`},
 		},
 
+		// A definition that does not compile on its own is reported where
+		// it is defined, with its name, whichever rule or pattern uses it;
+		// for one in the rule file that is its YAML node.
+		{
+			name: "pattern file with a pattern that does not compile",
+			files: map[string]string{
+				"r.yaml": "pattern_files: [pats/x]\nrules:\n  - name: a\n    match: 'x %{FOO:f}'\n  - name: b\n    match: 'y %{BAR}'\n",
+				"pats/x": "# comment\nOK [a-z]+\nFOO   a{2,1}\nBAR %{OK}-%{FOO}\n",
+			},
+			want: []string{"pats/x:3:7: pattern FOO: invalid regular expression: invalid repeat count: `{2,1}`"},
+		},
+		{
+			name: "inline patterns that do not compile",
+			files: map[string]string{"r.yaml": `patterns:
+  RANGE: 'x[z-a]'
+  COUNT: "x{2,1}"
+  UNUSED: (?i)*
+  GOOD: '%{RANGE}?'
+rules:
+  - name: a
+    match: '%{GOOD} %{COUNT}'
+`},
+			want: []string{
+				"r.yaml:2:10: pattern RANGE: invalid regular expression: invalid character class range: `z-a`",
+				"r.yaml:3:10: pattern COUNT: invalid regular expression: invalid repeat count: `{2,1}`",
+				"r.yaml:4:11: pattern UNUSED: invalid regular expression: missing argument to repetition operator: `*`",
+			},
+		},
+		{
+			name: "pattern that compiles alone but not where the rule repeats it",
+			files: map[string]string{
+				"r.yaml": "pattern_files: [pats/x]\nrules:\n  - name: a\n    match: 'x (?:%{PAIR}){2,1}'\n",
+				"pats/x": "PAIR [a-z]{2}\n",
+			},
+			want: []string{"r.yaml:4:12: invalid regular expression: invalid repeat count: `{2,1}`"},
+		},
+
 		// Several problems: all reported, sorted by file, line, column.
 		{
 			name: "several structural problems",

@@ -1,6 +1,7 @@
 package match
 
 import (
+	"errors"
 	"fmt"
 	"regexp/syntax"
 	"slices"
@@ -90,9 +91,41 @@ func (l *Library) Compile(expr string) (*Pattern, error) {
 	}
 	p, err := compileExpanded(expr, exp)
 	if err != nil {
-		return nil, err
+		return nil, l.blame(exp, err)
 	}
 	return p, nil
+}
+
+// blame turns an error of the whole expanded expression, which has no
+// position, into one at the definition it comes from: the first of the
+// definitions expr uses that fails to compile on its own, those it refers
+// to tried before it. err stays as it is when none fails alone: the
+// problem is in the expression, or only arises where the pieces meet.
+func (l *Library) blame(exp *Expanded, err error) error {
+	ce, ok := err.(*CompileError)
+	if !ok || ce.Pattern != "" || ce.File != "" {
+		return err
+	}
+	tried := make(map[*entry]bool, len(exp.defs))
+	for _, e := range exp.defs {
+		if tried[e] {
+			continue
+		}
+		tried[e] = true
+		name := "%{" + e.def.Name + "}"
+		alone, xerr := l.Expand(name)
+		if xerr != nil {
+			continue // cannot happen: it expanded as part of exp
+		}
+		_, aerr := compileExpanded(name, alone)
+		var own *CompileError
+		if aerr == nil || !errors.As(aerr, &own) || own.Pattern != "" || own.File != "" {
+			continue
+		}
+		// The start of the definition: for one from YAML, its node.
+		return &CompileError{Pattern: e.def.Name, File: e.def.File, Line: e.def.Line, Col: e.def.Col, Msg: own.Msg}
+	}
+	return err
 }
 
 // CompileError reports a problem found while compiling the expanded regular

@@ -14,6 +14,9 @@ type Expanded struct {
 	Regexp      string
 	Fields      []Field      // in order of appearance
 	Lookarounds []Lookaround // in order of appearance
+
+	// defs are the definitions expanded, each after those it refers to.
+	defs []*entry
 }
 
 // Field is a named capture: %{NUMBER:bytes:int} gives {"bytes", "int"}. Type
@@ -95,7 +98,7 @@ func (l *Library) Expand(expr string) (*Expanded, error) {
 	if err := x.emit(&b, nodes, nil, false); err != nil {
 		return nil, err
 	}
-	return &Expanded{Regexp: b.String(), Fields: x.fields, Lookarounds: x.looks}, nil
+	return &Expanded{Regexp: relaxRepeats(b.String()), Fields: x.fields, Lookarounds: x.looks, defs: x.defs}, nil
 }
 
 type expander struct {
@@ -106,6 +109,8 @@ type expander struct {
 	stack []*entry
 	// top is the offset in the expression of the reference being expanded.
 	top int
+	// defs are the definitions expanded so far, see Expanded.defs.
+	defs []*entry
 }
 
 // errAt builds the error for a problem at pos in def (nil: the expression).
@@ -159,7 +164,7 @@ func (x *expander) emit(b *strings.Builder, nodes []node, def *entry, inLook boo
 			if err := x.emit(&body, n.body, def, true); err != nil {
 				return err
 			}
-			la := Lookaround{Behind: n.behind, Negative: n.negative, Body: body.String()}
+			la := Lookaround{Behind: n.behind, Negative: n.negative, Body: relaxRepeats(body.String())}
 			if def != nil {
 				la.Pattern, la.File = def.def.Name, def.def.File
 			}
@@ -218,6 +223,7 @@ func (x *expander) reference(b *strings.Builder, n *node, def *entry, inLook boo
 	if err != nil {
 		return err
 	}
+	x.defs = append(x.defs, e)
 	b.WriteByte(')')
 	return nil
 }

@@ -53,6 +53,7 @@ func TestExpand(t *testing.T) {
 		{expr: `(?>a+)b`, want: `(?:a+)b`},
 		{expr: `a*+b++c?+d{2,3}+e*?f{2}`, want: `a*b+c?d{2,3}e*?f{2}`},
 		{expr: `a{,3}b{2,}{x}}`, want: `a{0,3}b{2,}\{x\}\}`},
+		{expr: `a{007}b{00,010}c{01,}`, want: `a{7}b{0,10}c{1,}`},
 		{expr: `.?*x+{2}`, want: `(?:.?)*(?:x+){2}`},
 		{expr: `%{WORD}?*`, want: `(?:(?:\b\w+\b)?)*`},
 		{expr: `ab(?=c)`, want: `ab(?P<l0>)`, looks: []Lookaround{lookAt(3, false, false, "c")}},

@@ -236,13 +236,24 @@ func interval(s string) (string, int) {
 	if j >= len(s) || s[j] != '}' || (lo == "" && hi == "") {
 		return "", 0
 	}
-	if lo == "" {
-		lo = "0"
+	// Go reads a count with a leading zero as literal text.
+	lo = trimZeros(lo)
+	if hi != "" {
+		hi = trimZeros(hi)
 	}
 	if comma {
 		return "{" + lo + "," + hi + "}", j + 1
 	}
 	return "{" + lo + "}", j + 1
+}
+
+// trimZeros drops the leading zeros of a count; "" (the missing lower
+// bound of Oniguruma's {,m}) becomes "0".
+func trimZeros(digits string) string {
+	if digits = strings.TrimLeft(digits, "0"); digits == "" {
+		return "0"
+	}
+	return digits
 }
 
 // reference reads %{NAME}, %{NAME:field} or %{NAME:field:type}. An empty

@@ -1117,6 +1117,32 @@ said_total{who="bob"} 1
 `)
 }
 
+// TestUpstreamEmailPatternFile: logstash-patterns-core's ecs-v1
+// EMAILLOCALPART nests counts beyond what Go's regexp accepts; a pattern
+// file with it loads, with the bounds relaxed.
+func TestUpstreamEmailPatternFile(t *testing.T) {
+	dir := t.TempDir()
+	patterns := filepath.Join(dir, "grok-patterns")
+	data := "EMAILLOCALPART [a-zA-Z0-9!#$%&'*+\\-/=?^_`{|}~]{1,64}(?:\\.[a-zA-Z0-9!#$%&'*+\\-/=?^_`{|}~]{1,62}){0,63}\n" +
+		"EMAILADDRESS %{EMAILLOCALPART}@%{HOSTNAME}\n"
+	if err := os.WriteFile(patterns, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := newPipeline(t)
+	p.load(t, `
+pattern_files: [`+strconv.Quote(patterns)+`]
+rules:
+  - name: r
+    match: 'from=<%{EMAILADDRESS:e}>'
+    metrics: [{name: mails_total, type: counter, labels: {from: '{{.e}}'}}]
+`)
+	p.process([]logline.Line{{Text: []byte("from=<a.b+c@example.com> ok")}, {Text: []byte("from=<..@x>")}}, time.Unix(1, 0))
+	p.compare(t, `# HELP mails_total 
+# TYPE mails_total counter
+mails_total{from="a.b+c@example.com"} 1
+`)
+}
+
 // TestSummaryWithoutObjectives: objectives: {} is a summary of count and
 // sum only; leaving the key out gives the default quantiles.
 func TestSummaryWithoutObjectives(t *testing.T) {
