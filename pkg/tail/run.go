@@ -41,7 +41,14 @@ func (t *Tailer) Run(ctx context.Context, o RunOptions) error {
 		}
 		return o.Extra()
 	}
-	poll := time.NewTicker(o.PollEvery)
+	// With file-system events, new data is read as it is written; the full
+	// poll is then only the net for what events miss, and need not run as
+	// often (each one stats every followed file).
+	pollEvery := o.PollEvery
+	if o.Watcher != nil {
+		pollEvery = max(pollEvery, minWatchedPoll)
+	}
+	poll := time.NewTicker(pollEvery)
 	defer poll.Stop()
 	scan := time.NewTicker(o.ScanEvery)
 	defer scan.Stop()
@@ -150,6 +157,10 @@ func (t *Tailer) Run(ctx context.Context, o RunOptions) error {
 		}
 	}
 }
+
+// minWatchedPoll is the shortest full-poll interval while events are
+// watched.
+const minWatchedPoll = time.Second
 
 // wakeGap is the shortest time between two rounds started by events. It
 // bounds the rounds per second whatever the number of writers, at the cost

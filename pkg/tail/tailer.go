@@ -91,6 +91,9 @@ type Tailer struct {
 	followers []*follower // in discovery order, for fair and repeatable reading
 	byKey     map[fileKey]*follower
 	byPath    map[string]*follower // the live (not draining) follower of a path
+	byName    map[string][]*follower // followers by path and resolved path: the names events give
+	round     uint64                 // PollFiles rounds, to visit a follower once per round
+	roundBuf  []*follower
 
 	gone       map[fileKey]time.Time // files let go recently: not to be taken for new generations
 	rotatedAt  map[string]time.Time  // path -> when the file it named (until its rotation) was found
@@ -163,7 +166,9 @@ type follower struct {
 	size     int64 // at the last stat
 	mtime    time.Time
 	lastData time.Time
-	draining bool // the path names another file now, or none: read to the end, then drop
+	round    uint64 // the last PollFiles round that visited it
+	moved    bool   // in that round, an event said it was more than written to
+	draining bool   // the path names another file now, or none: read to the end, then drop
 	readErr  bool // the last read failed (reported once until a read succeeds)
 	wasLive  bool // it was followed under its path before being rotated away
 }
@@ -206,6 +211,7 @@ func New(opts Options, h Handler) (*Tailer, error) {
 		now:       opts.Clock,
 		byKey:     map[fileKey]*follower{},
 		byPath:    map[string]*follower{},
+		byName:    map[string][]*follower{},
 		restored:  map[fileKey]savedFile{},
 		gone:      map[fileKey]time.Time{},
 		rotatedAt: map[string]time.Time{},
@@ -630,6 +636,7 @@ func (t *Tailer) afterLastNewline(f *os.File, size int64) int64 {
 
 func (t *Tailer) add(f *follower) {
 	t.dirty = true
+	t.index(f)
 	t.followers = append(t.followers, f)
 	t.byKey[f.key] = f
 	if !f.draining {
@@ -761,28 +768,73 @@ func (t *Tailer) Poll() (more bool) {
 
 // PollFiles is Poll for the files events named (see Touched): they are
 // checked and read, and so are files draining after a rotation, whose
-// writes events name under their new names. Everything else waits for the
-// next Poll.
+// writes events name under their new names, and files found on the way.
+// Everything else waits for the next Poll. Its cost follows the files
+// named, not the files followed.
 func (t *Tailer) PollFiles(files map[string]bool) (more bool) {
-	for i := 0; i < len(t.followers); i++ {
-		f := t.followers[i]
-		moved, named := files[f.path]
-		if !named && f.real != f.path {
-			moved, named = files[f.real]
+	t.round++
+	visit := t.roundBuf[:0]
+	note := func(f *follower, moved bool) {
+		if f.round != t.round {
+			f.round, f.moved = t.round, moved
+			visit = append(visit, f)
+		} else {
+			f.moved = f.moved || moved
 		}
-		switch {
-		case f.draining:
-			t.check(f)
-		case !named:
-			continue
-		case moved:
-			t.check(f)
-		default:
-			t.checkWritten(f)
-		}
-		more = t.read(f) || more
 	}
+	for name, moved := range files {
+		for _, f := range t.byName[name] {
+			note(f, moved)
+		}
+	}
+	for _, f := range t.followers {
+		if f.draining {
+			note(f, true)
+		}
+	}
+	found := len(t.followers)
+	for _, f := range visit {
+		more = t.pollOne(f) || more
+	}
+	// Files the checks found (a new file at a rotated path, generations,
+	// copies) are read in the same round.
+	for i := found; i < len(t.followers); i++ {
+		f := t.followers[i]
+		f.round, f.moved = t.round, true
+		more = t.pollOne(f) || more
+	}
+	clear(visit)
+	t.roundBuf = visit[:0]
 	return more
+}
+
+// pollOne checks and reads one file PollFiles visits.
+func (t *Tailer) pollOne(f *follower) (more bool) {
+	if f.moved || f.draining {
+		t.check(f)
+	} else {
+		t.checkWritten(f)
+	}
+	return t.read(f)
+}
+
+// index and unindex keep byName, the followers by the names events give.
+func (t *Tailer) index(f *follower) {
+	t.byName[f.path] = append(t.byName[f.path], f)
+	if f.real != f.path {
+		t.byName[f.real] = append(t.byName[f.real], f)
+	}
+}
+
+func (t *Tailer) unindex(f *follower) {
+	for _, name := range []string{f.path, f.real} {
+		list := slices.DeleteFunc(t.byName[name], func(g *follower) bool { return g == f })
+		if len(list) == 0 {
+			delete(t.byName, name)
+		} else {
+			t.byName[name] = list
+		}
+	}
 }
 
 type pendingFile struct {
@@ -993,7 +1045,9 @@ func (t *Tailer) reopenRotated(f *follower) {
 		}
 		return
 	}
-	f.path, f.f = p, file
+	t.unindex(f)
+	f.path, f.real, f.f = p, p, file // the rotated name is where writes land now
+	t.index(f)
 	t.open++
 }
 
@@ -1277,6 +1331,7 @@ func (t *Tailer) drop(f *follower, finish bool) {
 		t.open--
 	}
 	t.dirty = true
+	t.unindex(f)
 	delete(t.byKey, f.key)
 	t.gone[f.key] = t.now()
 	if t.byPath[f.path] == f {
