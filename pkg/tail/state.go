@@ -89,7 +89,7 @@ func saveState(dir, name string, st savedState) error {
 		return fmt.Errorf("encode checkpoint: %w", err)
 	}
 	if err := atomicfile.Write(dir, name, data); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
+		return err
 	}
 	return nil
 }

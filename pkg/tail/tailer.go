@@ -90,7 +90,7 @@ type Tailer struct {
 	inputs    []*inputState
 	followers []*follower // in discovery order, for fair and repeatable reading
 	byKey     map[fileKey]*follower
-	byPath    map[string]*follower // the live (not draining) follower of a path
+	byPath    map[string]*follower   // the live (not draining) follower of a path
 	byName    map[string][]*follower // followers by path and resolved path: the names events give
 	round     uint64                 // PollFiles rounds, to visit a follower once per round
 	roundBuf  []*follower
@@ -166,11 +166,12 @@ type follower struct {
 	size     int64 // at the last stat
 	mtime    time.Time
 	lastData time.Time
-	round    uint64 // the last PollFiles round that visited it
-	moved    bool   // in that round, an event said it was more than written to
-	draining bool   // the path names another file now, or none: read to the end, then drop
-	readErr  bool // the last read failed (reported once until a read succeeds)
-	wasLive  bool // it was followed under its path before being rotated away
+	round    uint64   // the last PollFiles round that visited it
+	moved    bool     // in that round, an event said it was more than written to
+	draining bool     // the path names another file now, or none: read to the end, then drop
+	readErr  bool     // the last read failed (reported once until a read succeeds)
+	reported []string // decode error reasons logged for this file
+	wasLive  bool     // it was followed under its path before being rotated away
 }
 
 // New returns a Tailer that delivers lines to h. It reads the checkpoint in
@@ -1257,11 +1258,24 @@ func (t *Tailer) emit(f *follower, raw []byte, offset int64, truncated bool) {
 		reason = ReasonTooLong
 	}
 	if reason != "" {
-		f.in.decodeError(reason)
+		t.decodeError(f, reason, offset)
 	}
 	if done {
 		t.assemble(f, line)
 	}
+}
+
+// decodeError counts a line that could not be decoded as its format says
+// (or was too long), and logs the first of each reason per file: a
+// misconfigured format would otherwise log every line.
+func (t *Tailer) decodeError(f *follower, reason string, offset int64) {
+	f.in.decodeError(reason)
+	if slices.Contains(f.reported, reason) {
+		return
+	}
+	f.reported = append(f.reported, reason)
+	t.log.Warn("a line could not be decoded as its input's format says; counted in logmeter_decode_errors_total, further ones in this file are not logged",
+		"input", f.in.Name, "path", f.path, "offset", offset, "reason", reason, "format", f.in.Format.String())
 }
 
 // assemble passes a decoded line through multiline joining, if configured.
@@ -1273,7 +1287,7 @@ func (t *Tailer) assemble(f *follower, line *logline.Line) {
 	}
 	done, reason := f.ml.Add(line, t.now(), &t.mlOut)
 	if reason != "" {
-		f.in.decodeError(reason)
+		t.decodeError(f, reason, line.Offset)
 	}
 	if done {
 		t.deliver(f, &t.mlOut)
