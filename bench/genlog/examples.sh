@@ -43,3 +43,9 @@ for k in zap slog logrus logback log4j; do
 	gen "app-$k" app -kind "app-$k" -n 400 -seed $seed -bad 0.02
 	seed=$((seed + 1))
 done
+# zap's console encoder (tab-separated), logback's and log4j 2's default
+# console pattern (time without date) and Spring Boot's ECS JSON.
+for k in zap-console logback-console ecs; do
+	gen "app-$k" app -kind "app-$k" -n 400 -seed $seed -bad 0.02
+	seed=$((seed + 1))
+done

@@ -4,9 +4,11 @@
 // the way container runtimes store them (CRI or docker json-file).
 //
 // The same flags and seed always produce the same bytes. A fraction of the
-// lines (-bad) is deliberately written so that the shipped rules must not
-// match them: error-log lines, malformed requests, truncated lines, stack
-// traces and the like.
+// lines (-bad) is deliberately written to be no ordinary log entry:
+// error-log lines, truncated lines, stack traces and the like, which the
+// shipped rules must not match, and, in access logs, responses to request
+// lines the server could not parse ("-", TLS handshakes, blanks in the
+// target), which the shipped rules count with method "-".
 //
 //	go run ./bench/genlog -kind nginx -variant timed -n 1000000 -bad 0.05 -o access.log
 //	go run ./bench/genlog -kind nginx -format cri -partial 0.02 -o web.log
@@ -60,12 +62,12 @@ type outLine struct {
 func main() {
 	var opt options
 	var out string
-	flag.StringVar(&opt.kind, "kind", "nginx", "log kind: nginx, apache, klog, app-zap, app-slog, app-logrus, app-logback, app-log4j")
+	flag.StringVar(&opt.kind, "kind", "nginx", "log kind: nginx, apache, klog, app-zap, app-zap-console, app-slog, app-logrus, app-logback, app-logback-console, app-log4j, app-ecs")
 	flag.StringVar(&opt.variant, "variant", "combined", "nginx only: combined, timed (request_time and upstream_response_time appended) or reload (combined, then timed after a reload)")
 	flag.StringVar(&opt.format, "format", "plain", "file format: plain, cri or docker")
 	flag.IntVar(&opt.n, "n", 1000, "number of logical log lines to write")
 	flag.Uint64Var(&opt.seed, "seed", 1, "random seed")
-	flag.Float64Var(&opt.bad, "bad", 0.03, "fraction of lines the shipped rules must not match")
+	flag.Float64Var(&opt.bad, "bad", 0.03, "fraction of lines that are no ordinary entry (see the package comment)")
 	flag.Float64Var(&opt.partial, "partial", 0.02, "cri/docker: fraction of lines split into partial records")
 	flag.StringVar(&out, "o", "-", "output file, - for stdout")
 	flag.Parse()
@@ -129,7 +131,7 @@ func (g *gen) lineFunc() (func(int), error) {
 		return g.apache, nil
 	case "klog":
 		return g.klog, nil
-	case "app-zap", "app-slog", "app-logrus", "app-logback", "app-log4j":
+	case "app-zap", "app-zap-console", "app-slog", "app-logrus", "app-logback", "app-logback-console", "app-log4j", "app-ecs":
 		return g.app, nil
 	}
 	return nil, fmt.Errorf("unknown kind %q", g.opt.kind)
@@ -394,9 +396,10 @@ func errorLine(g *gen, t time.Time, level, msg string) {
 	g.emit("stderr", t.Format("2006/01/02 15:04:05")+" ["+level+"] "+msg)
 }
 
-// badAccess writes a line an access-log rule must not count: nginx
-// error-log lines (containers send both logs to the same file), requests
-// nginx could not parse, and lines cut short.
+// badAccess writes a line that is no ordinary access-log entry: nginx
+// error-log lines (containers send both logs to the same file) and lines
+// cut short, which the rules must not count, and responses to request
+// lines nginx could not parse, which the rules count with method "-".
 func (g *gen) badAccess(t time.Time, client, stamp, suffix string, q request) {
 	r := g.rng
 	conn := 1000 + r.IntN(90000)
@@ -411,8 +414,19 @@ func (g *gen) badAccess(t time.Time, client, stamp, suffix string, q request) {
 		// A TLS handshake sent to the plain-text port.
 		g.emit("stdout", fmt.Sprintf(`%s - - [%s] "\x16\x03\x01\x02\x00\x01\x00\x01\xFC\x03\x03\x8A%02X\x1D" 400 157 "-" "-"%s`, client, stamp, r.IntN(256), suffix))
 	case 3:
-		g.emit("stdout", fmt.Sprintf(`%s - - [%s] "-" 400 0 "-" "-"%s`, client, stamp, suffix))
+		// No request at all: the client closed the connection (400) or
+		// sent nothing before client_header_timeout (408).
+		status := 400
+		if conn%2 == 1 {
+			status = 408
+		}
+		g.emit("stdout", fmt.Sprintf(`%s - - [%s] "-" %d 0 "-" "-"%s`, client, stamp, status, suffix))
 	case 4:
+		if conn%3 == 0 {
+			// A target with an unescaped blank in it.
+			g.emit("stdout", fmt.Sprintf(`%s - - [%s] "GET /static/img/summer sale.webp HTTP/1.1" 400 157 "-" "-"%s`, client, stamp, suffix))
+			break
+		}
 		// HTTP/0.9-style request line without a version.
 		g.emit("stdout", fmt.Sprintf(`%s - - [%s] "GET /" 400 157 "-" "-"%s`, client, stamp, suffix))
 	default:
@@ -435,6 +449,13 @@ func (g *gen) apache(i int) {
 			g.emit("stdout", fmt.Sprintf("[%s] [mpm_event:notice] [pid 1:tid %d] AH00489: Apache/2.4.58 (Unix) configured -- resuming normal operations",
 				t.Format("Mon Jan 02 15:04:05.000000 2006"), 140230000000000+r.IntN(1e9)))
 		case 2:
+			// Requests httpd could not parse, which the rules count with
+			// method "-": a TLS handshake on the plain-text port, or a
+			// connection that sent nothing before the timeout.
+			if t.Second()%2 == 1 {
+				g.emit("stdout", fmt.Sprintf(`%s - - [%s] "-" 408 - "-" "-"`, pick(r, clients), stamp))
+				break
+			}
 			g.emit("stdout", fmt.Sprintf(`%s - - [%s] "\x16\x03\x01" 400 226 "-" "-"`, pick(r, clients), stamp))
 		default:
 			g.emit("stdout", fmt.Sprintf(`%s - - [%s] "GET /index.html HT`, pick(r, clients), stamp))
@@ -586,18 +607,24 @@ func (g *gen) app(i int) {
 	t := g.tick(120)
 	r := g.rng
 	kind := g.opt.kind
+	java := kind == "app-logback" || kind == "app-log4j" || kind == "app-logback-console" || kind == "app-ecs"
 	if i == 0 {
-		switch kind {
-		case "app-logback", "app-log4j":
+		switch {
+		case java:
 			g.emit("stdout", "", `  .   ____          _            __ _ _`, `  :: Spring Boot ::                (v3.2.5)`, "")
+		case kind == "app-zap":
+			// The logger's own configuration, logged as a nested object
+			// whose "level" is not the level of the line.
+			g.emit("stderr", "listening on :8080",
+				fmt.Sprintf(`{"level":"info","ts":%.7f,"caller":"main.go:31","msg":"logger configured","config":{"level":"debug","encoding":"json","sampling":{"initial":100,"thereafter":100}}}`, float64(t.UnixNano())/1e9))
 		default:
 			g.emit("stderr", "listening on :8080")
 		}
 		return
 	}
 	if g.isBad() {
-		switch kind {
-		case "app-logback", "app-log4j":
+		switch {
+		case java:
 			g.emit("stdout", "java.net.SocketTimeoutException: Read timed out",
 				"\tat java.base/sun.nio.ch.NioSocketImpl.timedRead(NioSocketImpl.java:288)",
 				"\tat com.example.shop.payments.PaymentClient.charge(PaymentClient.java:87)",
@@ -614,7 +641,7 @@ func (g *gen) app(i int) {
 	// Rare levels that the rules must fold into the canonical names.
 	if x := r.Float64(); x < 0.006 {
 		e.level = "fatal"
-	} else if x < 0.01 && (kind == "app-zap" || kind == "app-logrus") {
+	} else if x < 0.01 && (kind == "app-zap" || kind == "app-zap-console" || kind == "app-logrus") {
 		e.level = "panic"
 	}
 	switch kind {
@@ -638,6 +665,49 @@ func (g *gen) app(i int) {
 		}
 		b.WriteString("}")
 		g.emit("stderr", b.String())
+	case "app-zap-console":
+		// zap's development logger (console encoder), as controller-runtime
+		// and many operators use it: tab-separated time, level, logger,
+		// caller and message, then the fields as JSON; a stack trace follows
+		// errors and worse.
+		level := strings.ToUpper(e.level)
+		if level == "PANIC" && r.IntN(2) == 0 {
+			level = "DPANIC"
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s\t%s\t%s\t%s/%s.go:%d\t%s\t{", t.Format("2006-01-02T15:04:05.000Z0700"), level, e.logger, e.logger, e.logger, 40+len(e.msg)*3, e.msg)
+		for j, kv := range e.kv {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			if _, err := strconv.ParseFloat(kv[1], 64); err == nil || kv[1] == "true" || kv[1] == "false" {
+				fmt.Fprintf(&b, `"%s": %s`, kv[0], kv[1])
+			} else {
+				fmt.Fprintf(&b, `"%s": "%s"`, kv[0], kv[1])
+			}
+		}
+		b.WriteString("}")
+		g.emit("stderr", b.String())
+		if level != "INFO" && level != "DEBUG" && level != "WARN" {
+			g.emit("stderr", fmt.Sprintf("github.com/example/shop/%s.(*Service).Handle", e.logger),
+				fmt.Sprintf("\t/src/%s/service.go:%d", e.logger, 100+len(e.msg)),
+				"main.main", "\t/src/main.go:57")
+		}
+	case "app-ecs":
+		// Spring Boot's structured logging in the ECS format.
+		level := strings.ToUpper(e.level)
+		if level == "FATAL" {
+			level = "ERROR" // logback has no FATAL
+		}
+		var kv strings.Builder
+		for _, p := range e.kv {
+			fmt.Fprintf(&kv, " %s=%s", p[0], p[1])
+		}
+		thread := pick(r, []string{"main", "http-nio-8080-exec-1", "http-nio-8080-exec-7", "scheduling-1", "pool-2-thread-3"})
+		logger := "com.example.shop." + e.logger + "." + strings.ToUpper(e.logger[:1]) + e.logger[1:] + "Service"
+		msg, _ := json.Marshal(e.msg + kv.String())
+		g.emit("stdout", fmt.Sprintf(`{"@timestamp":"%s","log.level":"%s","process.pid":1,"process.thread.name":"%s","service.name":"shop","log.logger":"%s","message":%s,"ecs.version":"8.11"}`,
+			t.Format("2006-01-02T15:04:05.000000000Z"), level, thread, logger, msg))
 	case "app-slog":
 		level := strings.ToUpper(e.level)
 		switch e.level {
@@ -661,9 +731,9 @@ func (g *gen) app(i int) {
 			fmt.Fprintf(&b, " %s=%s", kv[0], logfmtValue(kv[1]))
 		}
 		g.emit("stderr", b.String())
-	case "app-logback", "app-log4j":
+	case "app-logback", "app-log4j", "app-logback-console":
 		level := strings.ToUpper(e.level)
-		if level == "FATAL" && kind == "app-logback" {
+		if level == "FATAL" && kind != "app-log4j" {
 			level = "ERROR" // logback has no FATAL
 		}
 		var b strings.Builder
@@ -672,9 +742,17 @@ func (g *gen) app(i int) {
 		}
 		thread := pick(r, []string{"main", "http-nio-8080-exec-1", "http-nio-8080-exec-7", "scheduling-1", "pool-2-thread-3"})
 		logger := "com.example.shop." + e.logger + "." + strings.ToUpper(e.logger[:1]) + e.logger[1:] + "Service"
-		if kind == "app-logback" {
+		switch kind {
+		case "app-logback-console":
+			// The default console pattern of logback and log4j 2: the time
+			// without the date, the logger abbreviated to 36 characters.
+			if thread == "pool-2-thread-3" {
+				thread = "RMI TCP Connection(2)-127.0.0.1"
+			}
+			g.emit("stdout", fmt.Sprintf("%s [%s] %-5s %s - %s%s", t.Format("15:04:05.000"), thread, level, "c.e.s."+e.logger+"."+logger[strings.LastIndexByte(logger, '.')+1:], e.msg, b.String()))
+		case "app-logback":
 			g.emit("stdout", fmt.Sprintf("%s [%s] %-5s %s - %s%s", t.Format("2006-01-02 15:04:05.000"), thread, level, logger, e.msg, b.String()))
-		} else {
+		default:
 			g.emit("stdout", fmt.Sprintf("%s %-5s [%s] %s - %s%s", t.Format("2006-01-02 15:04:05,000"), level, thread, logger, e.msg, b.String()))
 		}
 		if e.level == "error" && r.IntN(3) == 0 {

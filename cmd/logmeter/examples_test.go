@@ -65,6 +65,9 @@ func TestShippedRulesOnExamples(t *testing.T) {
 		{"app.yaml", "app-logrus.log", 400, ""},
 		{"app.yaml", "app-logback.log", 400, ""},
 		{"app.yaml", "app-log4j.log", 400, ""},
+		{"app.yaml", "app-zap-console.log", 400, ""},
+		{"app.yaml", "app-logback-console.log", 400, ""},
+		{"app.yaml", "app-ecs.log", 400, ""},
 		{"kubernetes-events.yaml", "kubernetes-events.log", 80, "kubernetes-events"},
 	}
 	for _, c := range cases {

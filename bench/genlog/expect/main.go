@@ -23,6 +23,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 type series struct {
@@ -200,9 +201,11 @@ func decode(file string, fn func(string)) error {
 
 var criLine = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T\S+ (stdout|stderr) [PF]( |$)`)
 
-// Access logs: the request line must be METHOD SP TARGET SP HTTP/VERSION.
+// Access logs: a request line of the form METHOD SP TARGET SP HTTP/VERSION
+// gives the method label; any other (escaped) request text, such as "-" or
+// a TLS handshake, counts with method "-".
 var (
-	accessHead  = regexp.MustCompile(`^\S+ - \S+ \[[0-9]{2}/[A-Z][a-z]{2}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2} [+-][0-9]{4}\] "([A-Za-z0-9_]+) \S+ HTTP/[0-9.]+" ([0-9]+) ([0-9]+|-)`)
+	accessHead  = regexp.MustCompile(`^\S+ - \S+ \[[0-9]{2}/[A-Z][a-z]{2}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2} [+-][0-9]{4}\] "(?:([A-Za-z0-9_]+) [^\s"]+ HTTP/[0-9]+(?:\.[0-9]+)?|(?:[^"\\]|\\.)*)" ([0-9]+) ([0-9]+|-)`)
 	quotedPair  = regexp.MustCompile(`^ "[^"]*" "[^"]*"`)
 	upstreamSeq = regexp.MustCompile(`^(-|[0-9.]+)((, | : )(-|[0-9.]+))*$`)
 )
@@ -219,6 +222,10 @@ func nginx(m metrics, line string) {
 	}
 	rest = rest[len(q):]
 	method, status, bytes := h[1], h[2], h[3]
+	malformed := method == ""
+	if malformed {
+		method = "-"
+	}
 	timed := rest != ""
 	var rt string
 	if timed {
@@ -231,7 +238,8 @@ func nginx(m metrics, line string) {
 	}
 	m.add("nginx_http_requests_total", `method="`+method+`",status="`+status+`"`, 1)
 	m.add("nginx_http_response_bytes_total", `method="`+method+`"`, parse(bytes))
-	if timed {
+	// Requests nginx could not parse stay out of the request-time metrics.
+	if timed && !malformed {
 		m.observe("nginx_http_request_duration_seconds", `method="`+method+`"`, parse(rt))
 		m.set("nginx_http_last_request_duration_seconds", "", parse(rt))
 	}
@@ -251,12 +259,15 @@ func apache(m metrics, line string) {
 	if rest != "" && quotedPair.FindString(rest) != rest {
 		return
 	}
-	bytes := h[3]
+	method, bytes := h[1], h[3]
+	if method == "" {
+		method = "-"
+	}
 	if bytes == "-" {
 		bytes = "0"
 	}
-	m.add("apache_http_requests_total", `method="`+h[1]+`",status="`+h[2]+`"`, 1)
-	m.add("apache_http_response_bytes_total", `method="`+h[1]+`"`, parse(bytes))
+	m.add("apache_http_requests_total", `method="`+method+`",status="`+h[2]+`"`, 1)
+	m.add("apache_http_response_bytes_total", `method="`+method+`"`, parse(bytes))
 }
 
 var klogHead = regexp.MustCompile(`^([IWEF])[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6} +[0-9]+ ([^\s:\]]+):[0-9]+\]`)
@@ -270,17 +281,48 @@ func klog(m metrics, line string) {
 	m.add("klog_messages_total", `severity="`+sev+`",source_file="`+h[2]+`"`, 1)
 }
 
-var javaHead = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:[.,][0-9]+)?(?:Z|[+-][0-9]{2}:?[0-9]{2})? +(?:\[[^\]]*\] +)?([A-Za-z]+)`)
+// javaHead: a date and time, or only the time (logback's and log4j 2's
+// default console pattern), an optional [thread], the level.
+var javaHead = regexp.MustCompile(`^(?:[0-9]{4}-[0-9]{2}-[0-9]{2}[T ])?[0-9]{2}:[0-9]{2}:[0-9]{2}(?:[.,][0-9]+)?(?:Z|[+-][0-9]{2}:?[0-9]{2})? +(?:\[[^\]]*\] +)?([A-Za-z]+)`)
+
+// consoleLevel returns the level of a line of zap's console encoder: an
+// ISO 8601 or epoch timestamp, a tab, the level (maybe colored), a tab.
+func consoleLevel(line string) string {
+	f := strings.SplitN(line, "\t", 3)
+	if len(f) < 3 {
+		return ""
+	}
+	_, errISO := time.Parse("2006-01-02T15:04:05.999999999Z0700", f[0])
+	if _, errEpoch := strconv.ParseFloat(f[0], 64); errISO != nil && errEpoch != nil {
+		return ""
+	}
+	level := f[1]
+	if strings.HasPrefix(level, "\x1b[") {
+		level = level[strings.IndexByte(level, 'm')+1:]
+		level, _, _ = strings.Cut(level, "\x1b")
+	}
+	return level
+}
 
 func app(m metrics, line string) {
 	var level string
 	switch {
 	case strings.HasPrefix(line, "{"):
+		// The top-level "level", ECS's "log.level", or ECS's nested
+		// {"log":{"level":...}}; a "level" in a nested object is no level.
 		var obj map[string]any
 		if json.Unmarshal([]byte(line), &obj) != nil {
 			return
 		}
-		level, _ = obj["level"].(string)
+		var ok bool
+		if level, ok = obj["level"].(string); !ok {
+			if level, ok = obj["log.level"].(string); !ok {
+				log, _ := obj["log"].(map[string]any)
+				level, _ = log["level"].(string)
+			}
+		}
+	case consoleLevel(line) != "":
+		level = consoleLevel(line)
 	case javaHead.MatchString(line):
 		level = javaHead.FindStringSubmatch(line)[1]
 	default:
