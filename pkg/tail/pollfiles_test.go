@@ -2,6 +2,7 @@ package tail
 
 import (
 	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -45,16 +46,7 @@ func TestPollFilesHandlesRotationAndTruncation(t *testing.T) {
 		{
 			name: "copytruncate seen as a write",
 			rotate: func(h *harness) {
-				data, err := os.ReadFile(h.path("a.log"))
-				if err != nil {
-					h.t.Fatal(err)
-				}
-				if err := os.WriteFile(h.path("a.log.1"), data, 0o644); err != nil {
-					h.t.Fatal(err)
-				}
-				if err := os.Truncate(h.path("a.log"), 0); err != nil {
-					h.t.Fatal(err)
-				}
+				h.copyTruncate("a.log", "a.log.1")
 				h.write("a.log", "new\n")
 			},
 			event: map[string]bool{"a.log": false},
@@ -100,12 +92,7 @@ func TestPollFilesFindsSymlinkedFilesByTheirTarget(t *testing.T) {
 	h := newHarness(t, Input{Name: "containers", Paths: []string{"containers/*.log"}, Format: FormatCRI, StartAt: StartAtBeginning})
 	target := "pods/shop_web_1/nginx/0.log"
 	h.write(target, "2024-05-01T12:00:00Z stdout F one\n")
-	if err := os.MkdirAll(h.path("containers"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(h.path(target), h.path("containers/web_shop_nginx-abc.log")); err != nil {
-		t.Fatal(err)
-	}
+	h.link(target, "containers/web_shop_nginx-abc.log")
 	h.cycle()
 	h.expect("one")
 	h.write(target, "2024-05-01T12:00:01Z stdout F two\n")
@@ -258,16 +245,7 @@ func TestTruncatedThenRenamedBetweenLooks(t *testing.T) {
 	h.cycle()
 	h.expect("1")
 	h.write("a.log", "2\n3\n")
-	data, err := os.ReadFile(h.path("a.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(h.path("a.log.1"), data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(h.path("a.log"), 0); err != nil {
-		t.Fatal(err)
-	}
+	h.copyTruncate("a.log", "a.log.1")
 	h.write("a.log", "after the truncation, a longer line\n")
 	h.rename("a.log.1", "a.log.2")
 	h.rename("a.log", "a.log.1")
@@ -302,17 +280,8 @@ func TestGenerationsOfTheDowntimeAreRead(t *testing.T) {
 			downtime: func(h *harness) {
 				h.rename("a.log", "a.log.1")
 				h.write("a.log", "b1\nb2\n")
-				data, err := os.ReadFile(h.path("a.log"))
-				if err != nil {
-					h.t.Fatal(err)
-				}
 				h.rename("a.log.1", "a.log.2")
-				if err := os.WriteFile(h.path("a.log.1"), data, 0o644); err != nil {
-					h.t.Fatal(err)
-				}
-				if err := os.Truncate(h.path("a.log"), 0); err != nil {
-					h.t.Fatal(err)
-				}
+				h.copyTruncate("a.log", "a.log.1")
 				h.write("a.log", "c1\n")
 			},
 			want: []string{"b1", "b2", "c1"},
@@ -346,16 +315,7 @@ func TestCopiesReadBeforeTheCheckpointAreNotReadAgain(t *testing.T) {
 	h.write("a.log", "1\n")
 	h.cycle()
 	h.write("a.log", "2\n")
-	data, err := os.ReadFile(h.path("a.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(h.path("a.log.1"), data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(h.path("a.log"), 0); err != nil {
-		t.Fatal(err)
-	}
+	h.copyTruncate("a.log", "a.log.1")
 	h.write("a.log", "3\n")
 	h.cycle()
 	h.expect("1", "2", "3")
@@ -381,16 +341,7 @@ func TestTruncatedThenRenamedWhileDown(t *testing.T) {
 	}
 	h.tl.Close()
 	h.write("a.log", "2\n")
-	data, err := os.ReadFile(h.path("a.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(h.path("a.log.1"), data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(h.path("a.log"), 0); err != nil {
-		t.Fatal(err)
-	}
+	h.copyTruncate("a.log", "a.log.1")
 	h.write("a.log", "3\n")
 	h.rename("a.log.1", "a.log.2")
 	h.rename("a.log", "a.log.1")
@@ -412,12 +363,7 @@ func TestSymlinkTargetRotatedWhileDown(t *testing.T) {
 	h := newHarness(t, Input{Name: "containers", Paths: []string{"containers/*.log"}, Format: FormatCRI, StartAt: StartAtBeginning})
 	target := "pods/shop_web_1/nginx/0.log"
 	h.write(target, "2024-05-01T12:00:00Z stdout F one\n")
-	if err := os.MkdirAll(h.path("containers"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(h.path(target), h.path("containers/web_shop_nginx-abc.log")); err != nil {
-		t.Fatal(err)
-	}
+	h.link(target, "containers/web_shop_nginx-abc.log")
 	h.cycle()
 	h.expect("one")
 	if err := h.tl.Checkpoint(nil); err != nil {
@@ -444,16 +390,7 @@ func TestRenameThenCopyTruncateSeenByTheScan(t *testing.T) {
 	h.rename("a.log", "a.log.1")
 	h.write("a.log", "3\n")
 	h.rename("a.log.1", "a.log.2")
-	data, err := os.ReadFile(h.path("a.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(h.path("a.log.1"), data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(h.path("a.log"), 0); err != nil {
-		t.Fatal(err)
-	}
+	h.copyTruncate("a.log", "a.log.1")
 	h.write("a.log", "4\n")
 	h.cycle() // Scan first, then Poll
 	got := slices.Sorted(slices.Values(h.lines))
@@ -481,5 +418,33 @@ func TestMissingInputDirectoryIsReportedOnceAndWatchedFor(t *testing.T) {
 	h.cycle()
 	if got := h.counter(missing); got != 2 {
 		t.Errorf("missing_directory = %v after the directory went away, want 2", got)
+	}
+}
+
+// copyTruncate does what logrotate's copytruncate does: copy name to
+// copyName, then truncate name.
+func (h *harness) copyTruncate(name, copyName string) {
+	h.t.Helper()
+	data, err := os.ReadFile(h.path(name))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if err := os.WriteFile(h.path(copyName), data, 0o644); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := os.Truncate(h.path(name), 0); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// link makes link a symlink to target, as /var/log/containers/ links into
+// /var/log/pods/.
+func (h *harness) link(target, link string) {
+	h.t.Helper()
+	if err := os.MkdirAll(filepath.Dir(h.path(link)), 0o755); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := os.Symlink(h.path(target), h.path(link)); err != nil {
+		h.t.Fatal(err)
 	}
 }

@@ -381,12 +381,7 @@ func TestSymlinkedContainerLogsFollowTheirTargetThroughRotation(t *testing.T) {
 	h := newHarness(t, Input{Name: "containers", Paths: []string{"containers/*.log"}, Format: FormatCRI, StartAt: StartAtBeginning})
 	target := "pods/shop_web_1/nginx/0.log"
 	h.write(target, "2024-05-01T12:00:00Z stdout F one\n")
-	if err := os.MkdirAll(h.path("containers"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(h.path(target), h.path("containers/web_shop_nginx-abc.log")); err != nil {
-		t.Fatal(err)
-	}
+	h.link(target, "containers/web_shop_nginx-abc.log")
 	h.cycle()
 	h.expect("one")
 	// kubelet rotates by renaming N.log and starting a new one.
