@@ -283,6 +283,12 @@ func (d *daemon) setUpEvents(cfg *config.Daemon, client kubernetes.Interface) er
 	if err := d.promReg.Register(leader); err != nil {
 		return err
 	}
+	// The directory exists before the tailers look for the event log in
+	// it, elected or not: a missing input directory is reported as a
+	// configuration problem.
+	if err := os.MkdirAll(eventsDir(cfg), 0o750); err != nil {
+		return fmt.Errorf("kubernetes events: %w", err)
+	}
 	d.events = kube.NewEvents(kube.EventsOptions{
 		Client: client, Dir: eventsDir(cfg), Counter: counter,
 		Logger: d.log.With("component", "events"),

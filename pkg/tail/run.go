@@ -57,8 +57,13 @@ func (t *Tailer) Run(ctx context.Context, o RunOptions) error {
 	defer t.Close()
 
 	var lastScan time.Time
+	// What the next round reads: everything (at start, on the poll timer,
+	// after a scan found files, while catching up, when events were lost)
+	// or the files events named.
+	all := true
 	scanNow := func() {
 		t.Scan()
+		all = true // files found now are read at once, not at the next poll
 		lastScan = t.now()
 		if o.Watcher != nil {
 			o.Watcher.Watch(t.Dirs())
@@ -81,9 +86,6 @@ func (t *Tailer) Run(ctx context.Context, o RunOptions) error {
 		defer cancel()
 		return checkpoint(ctx)
 	}
-	// What the next round reads: everything (at start, on the poll timer,
-	// while catching up, when events were lost) or the files events named.
-	all := true
 	var touched Touched
 	var lastWake time.Time
 	for {
