@@ -367,9 +367,7 @@ func (f *Forwarder) dispatch(ctx context.Context) bool {
 	case f.work <- f.cur:
 	default:
 		if f.overLimit() {
-			f.inflight.Add(-1)
-			f.count(f.dropped, len(f.cur.ends))
-			f.cur.reset()
+			f.dropCurrent()
 			return true
 		}
 		// While waiting, the backlog can still grow past the limit (new
@@ -386,9 +384,7 @@ func (f *Forwarder) dispatch(ctx context.Context) bool {
 				return false
 			case <-recheck.C:
 				if f.overLimit() {
-					f.inflight.Add(-1)
-					f.count(f.dropped, len(f.cur.ends))
-					f.cur.reset()
+					f.dropCurrent()
 					return true
 				}
 			}
@@ -396,6 +392,14 @@ func (f *Forwarder) dispatch(ctx context.Context) bool {
 	}
 	f.cur = f.pool.Get().(*batch)
 	return true
+}
+
+// dropCurrent drops the batch dispatch was handing over (drop_oldest),
+// counting its documents.
+func (f *Forwarder) dropCurrent() {
+	f.inflight.Add(-1)
+	f.count(f.dropped, len(f.cur.ends))
+	f.cur.reset()
 }
 
 // overLimit reports whether, with when_full: drop_oldest, more than

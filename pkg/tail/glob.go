@@ -48,6 +48,26 @@ func expandGlob(pattern string) ([]string, error) {
 	return out, err
 }
 
+// inputPaths lists the files of in's globs that its excludes let through,
+// in the globs' order. A glob that cannot be expanded is passed to bad and
+// skipped.
+func inputPaths(in Input, bad func(pattern string, err error)) []string {
+	var out []string
+	for _, pattern := range in.Paths {
+		paths, err := expandGlob(pattern)
+		if err != nil {
+			bad(pattern, err)
+			continue
+		}
+		for _, p := range paths {
+			if !excluded(in.Exclude, p) {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
 // matchGlob reports whether name matches pattern, element by element, with
 // "**" matching zero or more elements.
 func matchGlob(pattern, name string) bool {

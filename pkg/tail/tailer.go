@@ -316,20 +316,14 @@ func (t *Tailer) Scan() {
 				// Likely a mistake in the configuration (or a volume not
 				// mounted): say so once, and keep looking at every scan.
 				t.fileProblem(in, base, FileMissingDir, fmt.Errorf("the directory of %s does not exist (yet)", pattern))
-				continue
 			}
-			paths, err := expandGlob(pattern)
-			if err != nil {
-				t.log.Warn("bad path glob", "input", in.Name, "glob", pattern, "err", err)
-				continue
-			}
-			for _, p := range paths {
-				if excluded(in.Exclude, p) {
-					continue
-				}
-				if f := t.discover(in, p); f != nil {
-					live[f] = true
-				}
+		}
+		paths := inputPaths(in.Input, func(pattern string, err error) {
+			t.log.Warn("bad path glob", "input", in.Name, "glob", pattern, "err", err)
+		})
+		for _, p := range paths {
+			if f := t.discover(in, p); f != nil {
+				live[f] = true
 			}
 		}
 	}
@@ -902,19 +896,10 @@ func (t *Tailer) UnseenBytes() int64 {
 	t.pendingMu.Unlock()
 	var n int64
 	for _, in := range globs {
-		for _, pattern := range in.Paths {
-			paths, err := expandGlob(pattern)
-			if err != nil {
-				continue
-			}
-			for _, p := range paths {
-				if excluded(in.Exclude, p) {
-					continue
-				}
-				if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && !known[keyOf(fi)] {
-					known[keyOf(fi)] = true
-					n += fi.Size()
-				}
+		for _, p := range inputPaths(in, func(string, error) {}) { // Scan reports bad globs
+			if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && !known[keyOf(fi)] {
+				known[keyOf(fi)] = true
+				n += fi.Size()
 			}
 		}
 	}
